@@ -1,0 +1,26 @@
+"""langlock: keep language models answering in one language.
+
+>>> import langlock
+>>> langlock.check("Привет, как дела?").ok
+True
+"""
+
+from langlock.policy import PRESETS, Policy, available_languages, load_profile
+from langlock.text.check import check
+from langlock.text.findings import KINDS, Change, Finding, Fixed, Report
+from langlock.text.repair import fix
+
+__all__ = [
+    "KINDS",
+    "PRESETS",
+    "Change",
+    "Finding",
+    "Fixed",
+    "Policy",
+    "Report",
+    "available_languages",
+    "check",
+    "fix",
+    "load_profile",
+]
+__version__ = "0.1.0"

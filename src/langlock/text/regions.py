@@ -1,0 +1,168 @@
+"""Protected regions: code, URLs, e-mails, paths, LaTeX, markup, handles.
+
+Text inside a protected region is never a ``foreign_word``/``translit``/``wrong_language``
+finding, and ``fix`` never edits it. Code is kept apart from the rest because
+``foreign_script``, ``invisible`` and ``special_token`` still count inside code.
+
+Hand-written because no maintained library segments LLM markdown this way (markdown
+parsers drop offsets or need the whole document to be well formed, and LLM output often
+is not: unclosed fences, fences indented inside list items).
+
+>>> r = Regions.find("см. `x = 1` и https://example.com/a")
+>>> [(k, "см. `x = 1` и https://example.com/a"[s:e]) for s, e, k in r.spans]
+[('code', '`x = 1`'), ('url', 'https://example.com/a')]
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass
+
+import regex
+
+_FENCE = regex.compile(r"(?m)^[ \t>]*(`{3,}|~{3,})[^\n]*$")
+_INLINE_CODE = regex.compile(r"(`+)(?!`)[^\n]*?(?<!`)\1(?!`)")
+_URL = regex.compile(
+    r"(?i)\b(?:(?:https?|ftp|file|ssh|git|s3|wss?)://|www\.)[^\s<>\"'«»`]+"
+    r"|\b(?:[a-z0-9-]+\.)+(?:com|org|net|io|ru|dev|ai|edu|gov|info|me|app|co|uk|de|рф)"
+    r"(?:/[^\s<>\"'«»`]*)?\b"
+)
+_EMAIL = regex.compile(r"(?i)\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
+_PATH = regex.compile(
+    r"(?:(?<![\w/])(?:~|\.{1,2})?/(?:[\w.@+-]+/)*[\w.@+-]+/?)"
+    r"|\b[A-Za-z]:\\[^\s\"'«»]+"
+    r"|\b[\w-]+(?:\.[\w-]+)*\.(?:py|js|ts|tsx|jsx|json|jsonl|yaml|yml|toml|ini|cfg|txt|md|csv"
+    r"|tsv|html|css|xml|sh|bat|ps1|exe|dll|so|c|h|cpp|hpp|rs|go|java|kt|rb|php|sql|ipynb|pdf"
+    r"|docx?|xlsx?|pptx?|png|jpe?g|gif|svg|mp[34]|wav|zip|tar|gz|log|lock|env|gguf|bin"
+    r"|safetensors|pt|onnx)\b"
+)
+_LATEX = regex.compile(
+    r"\$\$.+?\$\$|(?<![\\\w$])\$(?=\S)[^$\n]{1,200}?(?<=\S)\$(?!\d)|\\\(.+?\\\)|\\\[.+?\\\]"
+    r"|\\begin\{(\w+\*?)\}.*?\\end\{\1\}|\\[a-zA-Z]+(?:\{[^{}\n]*\})*",
+    regex.S,
+)
+#: f(x), O(n log n), sin(x): a short call written as math or code in prose.
+_CALL = regex.compile(r"\b[A-Za-z_][\w.]{0,30}\([^()\n]{0,40}\)")
+#: <div class="x">, </autoregistration>: markup tags.
+_TAG = regex.compile(r"</?[A-Za-z][\w:.-]*(?:\s[^<>\n]{0,200})?/?>")
+_HANDLE = regex.compile(r"(?<![\w#@])[#@][\w.-]*[^\W\d_][\w-]*")
+#: snake_case, dotted.names, CamelCase.method, --flags, key=value: identifiers in prose.
+_IDENT = regex.compile(
+    r"(?<![\w-])(?:--?[A-Za-z][\w-]*(?:=\S+)?"
+    r"|[A-Za-z_]\w*(?:[._]\w+)+(?:\(\))?"
+    r"|[A-Za-z_]\w*=[^\s,;]+)"
+)
+
+
+#: A line of code outside any fence: LLMs often paste code without one. Kept narrow (a
+#: keyword or shell tool first, or code punctuation at the end) so prose stays prose.
+_CODE_LINE = regex.compile(
+    r"(?m)^[ \t]*(?:"
+    r"(?://|/\*|\*/|#!|#include\b|#define\b|<\?php|>>>|\$ )[^\n]*"
+    r"|(?:def|class|return|import|elif|else|except|try|finally|lambda|yield|raise|function"
+    r"|var|let|const|public|private|protected|static|void|struct|fn|impl|package|func|echo"
+    r"|printf?|console\.log|System\.out\.\w+|local|end|begin|del|assert|pass|break"
+    r"|continue)\b(?![ \t]+\p{Cyrillic})[^\n]*"
+    r"|from[ \t]+[\w.]+[ \t]+import\b[^\n]*"
+    r"|(?:if|for|while|switch|catch|elif)[ \t]*\([^\n]*"
+    r"|(?:sudo|pip3?|npm|npx|yarn|pnpm|git|docker|kubectl|helm|apt(?:-get)?|brew|conda|python3?"
+    r"|node|cd|ls|mkdir|rm|cp|mv|cat|curl|wget|chmod|chown|export|source|make|cargo|go|javac?"
+    r"|gcc|g\+\+|ssh|scp|systemctl|journalctl|grep|tar|unzip|ollama|uv|poetry)"
+    r"[ \t]+[-\w./$\"'=:@][^\n\p{Cyrillic}]*"
+    r"|(?![^\n]*?(?:\b[A-Za-z]+[ ,]+){4}[A-Za-z])"
+    r"(?:[^\n\p{Cyrillic}]*(?:[;{]|\w\([^\n]*\)[ \t]*\{?)[ \t]*$"
+    r"|[\w.$\[\]'\"]+[ \t]*(?:[-+*/%|&^]|//|\*\*)?=[ \t]*[^\s=][^\n\p{Cyrillic}]*)"
+    r")"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Regions:
+    """Sorted, non-overlapping protected spans ``(start, end, kind)``.
+
+    ``kind`` is ``"code"`` for fenced and inline code, otherwise what the span is.
+    """
+
+    spans: tuple[tuple[int, int, str], ...]
+
+    @classmethod
+    def find(cls, text: str) -> Regions:
+        found: list[tuple[int, int, str]] = []
+        if "```" in text or "~~~" in text:
+            found += _fenced_blocks(text)
+        if "`" in text:
+            found += [(m.start(), m.end(), "code") for m in _INLINE_CODE.finditer(text)]
+        found += [(m.start(), m.end(), "code") for m in _CODE_LINE.finditer(text) if m.end() > m.start()]
+        if "." in text or "/" in text or "\\" in text:
+            found += [(m.start(), m.end(), "url") for m in _URL.finditer(text)]
+            found += [(m.start(), m.end(), "path") for m in _PATH.finditer(text)]
+        if "@" in text:
+            found += [(m.start(), m.end(), "email") for m in _EMAIL.finditer(text)]
+        if "#" in text or "@" in text:
+            found += [(m.start(), m.end(), "handle") for m in _HANDLE.finditer(text)]
+        if "$" in text or "\\" in text:
+            found += [(m.start(), m.end(), "latex") for m in _LATEX.finditer(text)]
+        if "(" in text:
+            found += [(m.start(), m.end(), "math") for m in _CALL.finditer(text)]
+        if "<" in text:
+            found += [(m.start(), m.end(), "markup") for m in _TAG.finditer(text)]
+        if "_" in text or "=" in text or "-" in text or "." in text:
+            found += [(m.start(), m.end(), "identifier") for m in _IDENT.finditer(text)]
+        return cls(_merge(found))
+
+    def starts(self) -> list[int]:
+        return [s for s, _, _ in self.spans]
+
+    def covering(self, start: int, end: int, starts: list[int] | None = None) -> str | None:
+        """Kind of the region that overlaps ``[start, end)``, or None."""
+        if not self.spans:
+            return None
+        starts = starts if starts is not None else self.starts()
+        i = bisect_right(starts, end - 1) - 1
+        if i >= 0:
+            s, e, kind = self.spans[i]
+            if s < end and start < e:
+                return kind
+        return None
+
+    def code_spans(self) -> list[tuple[int, int]]:
+        return [(s, e) for s, e, k in self.spans if k == "code"]
+
+
+def _fenced_blocks(text: str) -> list[tuple[int, int, str]]:
+    """Fenced code blocks; an unclosed fence runs to the end of the text.
+
+    >>> _fenced_blocks("a\\n```py\\nx\\n```\\nb")
+    [(2, 14, 'code')]
+    """
+    blocks: list[tuple[int, int, str]] = []
+    open_at: int | None = None
+    marker = ""
+    for m in _FENCE.finditer(text):
+        fence = m.group(1)
+        if open_at is None:
+            open_at, marker = m.start(), fence
+        elif fence[0] == marker[0] and len(fence) >= len(marker):
+            blocks.append((open_at, m.end(), "code"))
+            open_at = None
+    if open_at is not None:
+        blocks.append((open_at, len(text), "code"))
+    return blocks
+
+
+def _merge(spans: list[tuple[int, int, str]]) -> tuple[tuple[int, int, str], ...]:
+    """Merge overlapping spans; code wins over other kinds it overlaps.
+
+    >>> _merge([(0, 5, "url"), (3, 9, "code"), (12, 14, "path")])
+    ((0, 9, 'code'), (12, 14, 'path'))
+    """
+    merged: list[tuple[int, int, str]] = []
+    for s, e, k in sorted(spans):
+        if s >= e:
+            continue
+        if merged and s < merged[-1][1]:
+            ps, pe, pk = merged[-1]
+            merged[-1] = (ps, max(pe, e), "code" if "code" in (pk, k) else pk)
+        else:
+            merged.append((s, e, k))
+    return tuple(merged)

@@ -1,0 +1,63 @@
+"""``fix``: apply the certain fixes of a report, explain each, and check again."""
+
+from __future__ import annotations
+
+from langlock.policy import Policy
+from langlock.text.check import check, policy_for
+from langlock.text.findings import Change, Finding, Fixed
+
+#: Fixes are applied until nothing changes; each round can only shrink what is left.
+MAX_ROUNDS = 4
+
+
+def fix(
+    text: str,
+    lang: str = "ru",
+    preset: str = "standard",
+    prompt: str | None = None,
+    policy: Policy | None = None,
+) -> Fixed:
+    """Apply every certain fix and say what changed and why.
+
+    >>> r = fix("Макcвелла\\u200b")
+    >>> r.text, [c.kind for c in r.changes]
+    ('Максвелла', ['mixed_script', 'invisible'])
+    """
+    policy = policy or policy_for(lang, preset)
+    current, changes = text, []
+    for _ in range(MAX_ROUNDS):
+        report = check(current, prompt=prompt, policy=policy)
+        edits = _non_overlapping([f for f in report.findings if f.fix is not None])
+        if not edits:
+            break
+        current, round_changes = apply_edits(current, edits)
+        changes += round_changes
+    return Fixed(text, current, changes, check(current, prompt=prompt, policy=policy))
+
+
+def _non_overlapping(findings: list[Finding]) -> list[Finding]:
+    """Keep the first of overlapping edits (findings come sorted by position)."""
+    kept: list[Finding] = []
+    for f in sorted(findings, key=lambda f: (f.start, -f.end)):
+        if f.fix != f.text and (not kept or f.start >= kept[-1].end):
+            kept.append(f)
+    return kept
+
+
+def apply_edits(text: str, edits: list[Finding]) -> tuple[str, list[Change]]:
+    """Replace each finding's span by its fix (non-overlapping, sorted).
+
+    >>> from langlock.text.findings import Finding
+    >>> apply_edits("ab", [Finding("invisible", "major", 1, 2, 1, "b", "m", "")])[0]
+    'a'
+    """
+    parts: list[str] = []
+    pos = 0
+    changes: list[Change] = []
+    for f in edits:
+        assert f.fix is not None
+        parts += [text[pos : f.start], f.fix]
+        pos = f.end
+        changes.append(Change(f.kind, f.start, f.end, f.text, f.fix, f.message))
+    parts.append(text[pos:])
+    return "".join(parts), changes

@@ -1,0 +1,81 @@
+"""Which writing system a character belongs to, cached per character.
+
+>>> script_of("ж"), script_of("q"), script_of("中"), script_of("1")
+('Cyrillic', 'Latin', 'Han', 'Common')
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import regex
+
+#: Scripts we name in findings, most frequent in model output first (checked in order).
+SCRIPTS: tuple[str, ...] = (
+    "Cyrillic",
+    "Latin",
+    "Han",
+    "Hiragana",
+    "Katakana",
+    "Hangul",
+    "Arabic",
+    "Greek",
+    "Hebrew",
+    "Devanagari",
+    "Thai",
+    "Armenian",
+    "Georgian",
+    "Bengali",
+    "Tamil",
+    "Telugu",
+    "Gujarati",
+    "Gurmukhi",
+    "Kannada",
+    "Malayalam",
+    "Sinhala",
+    "Tibetan",
+    "Ethiopic",
+    "Khmer",
+    "Lao",
+    "Myanmar",
+    "Mongolian",
+    "Bopomofo",
+    "Syriac",
+    "Thaana",
+)
+_PATTERNS = [(name, regex.compile(rf"\p{{Script={name}}}")) for name in SCRIPTS]
+_INHERITED = regex.compile(r"\p{Script=Inherited}|\p{M}")
+
+
+@lru_cache(maxsize=65536)
+def script_of(char: str) -> str:
+    """Script name of one character: a name from SCRIPTS, 'Inherited' (combining marks),
+    'Common' (digits, punctuation, symbols) or 'Other'."""
+    for name, pattern in _PATTERNS:
+        if pattern.match(char):
+            return name
+    if _INHERITED.match(char):
+        return "Inherited"
+    if char.isalpha():
+        return "Other"
+    return "Common"
+
+
+def script_runs(word: str) -> list[tuple[str, int, int]]:
+    """Split a word into runs of one script; marks join the run before them.
+
+    >>> script_runs("Макcвелла")
+    [('Cyrillic', 0, 3), ('Latin', 3, 4), ('Cyrillic', 4, 9)]
+    """
+    runs: list[tuple[str, int, int]] = []
+    for i, ch in enumerate(word):
+        s = script_of(ch)
+        if s in ("Inherited", "Common") and runs:
+            name, start, _ = runs[-1]
+            runs[-1] = (name, start, i + 1)
+            continue
+        if runs and runs[-1][0] == s and runs[-1][2] == i:
+            runs[-1] = (s, runs[-1][1], i + 1)
+        else:
+            runs.append((s, i, i + 1))
+    return runs
