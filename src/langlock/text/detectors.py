@@ -492,7 +492,8 @@ class SisterLanguageDetector(Detector):
                 continue
             words = [m for m in _CYR_WORD.finditer(text, s, e) if not ctx.protected(*m.span())]
             foreign = [m for m in words if self._not_native(m.group(), profile)]
-            if len(words) >= 3 and len(foreign) * 2 > len(words):
+            # Sister languages share many words, so 40% unknown words already mark a line.
+            if len(words) >= 3 and len(foreign) >= 2 and len(foreign) * 5 >= len(words) * 2:
                 lang = self._which(text[s:e], profile)
                 yield ctx.finding(
                     "wrong_language",

@@ -32,7 +32,11 @@ if TYPE_CHECKING:
     from langlock.text.translit import TranslitDetector
 
 #: A Latin word: letters with inner apostrophes or hyphens (don't, state-of-the-art).
-_WORD = regex.compile(r"\p{Latin}[\p{Latin}\p{M}]*(?:['’\-]\p{Latin}[\p{Latin}\p{M}]*)*")
+_WORD = regex.compile(
+    r"\p{Latin}[\p{Latin}\p{M}]*(?:['’\-]\p{Latin}[\p{Latin}\p{M}]*)*(?:['’](?![\p{L}\p{N}]))?"
+)
+#: A native inflection hyphenated to a Latin word: «prompt-а», «iPhone'а».
+_SUFFIX = regex.compile(r"[-'’][\p{L}--\p{Latin}]{1,4}\b", regex.V1)
 #: What may stand between two words of one Latin run.
 _RUN_GAP = regex.compile(r"[ \t,:;«»\"'“”„*/&!?.]{1,4}")
 #: Ordinary English word: frequent in English, clearly rarer in the target's own texts
@@ -238,6 +242,9 @@ class LatinWordDetector(Detector):
         ):
             return  # Title Case with joiners: a name ("World of Warcraft")
         start, end = run[0].start, run[-1].end
+        suffix = _SUFFIX.match(ctx.text, end)
+        if suffix:
+            end = suffix.end()
         gloss = self._is_gloss(ctx, start, end, run)
         severity = "major" if not gloss or ctx.policy.preset.gloss_major else "minor"
         what = "parenthesised foreign gloss" if gloss else "foreign word in prose"

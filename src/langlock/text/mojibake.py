@@ -1,0 +1,825 @@
+"""Find and repair mojibake: text whose bytes were decoded with the wrong encoding.
+
+Two kinds of damage are handled, both parametric in the target alphabet:
+
+* **UTF-8 read as a single-byte code page** (``ÐŸÑ€Ð¸Ð²ÐµÑ‚``, ``РџСЂРёРІРµС‚``,
+  ``–ö–∞–∫``, ``п÷я─п╦``, ``╨Я╤А``): each letter of the target alphabet became two (or
+  three) characters. The byte structure of UTF-8 is strict, so a run that re-encodes to
+  valid UTF-8 *and* decodes to letters of the target alphabet is mojibake with near
+  certainty; no lexicon is needed.
+* **Legacy 8-bit mix-ups** (Windows-1251 read as KOI8-R and back, ``оПХБЕР``;
+  Windows-1251 read as Windows-1252, ``Ïðèâåò``; Windows-1251 and CP866 swapped): one
+  letter became another letter, so only a lexicon can tell. A word counts only when its
+  wordfreq Zipf frequency after repair is high, before repair is low, and its shape gives
+  evidence (the case flip of KOI8 vs Windows-1251, or characters no word of the target
+  language contains).
+
+Mojibake of mojibake is undone by repeating the repair while it helps (at most three rounds).
+
+Which part is whose: ``ftfy.fix_encoding_and_explain`` is tried first on every candidate;
+it handles UTF-8 read as Windows-1252/Latin-1 (and its own sloppy variants) very well. It
+does not consider Mac-Roman, KOI8-R or CP866 for Cyrillic (its badness heuristic never
+flags ``–ö–∞–∫``), and it has no notion of 8-bit Cyrillic mix-ups, so the byte tables, the
+UTF-8 grammar, the lexicon checks and the span search below are hand-written.
+
+Speed: one precompiled ``regex`` pre-filter of character pairs characteristic of each
+family runs over the whole text; only lines it hits are looked at further.
+"""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+
+import ftfy
+import regex
+
+__all__ = ["RU_ALPHABET", "MojibakeSpan", "find_mojibake", "repair"]
+
+RU_ALPHABET = "абвгдеёжзийклмнопрстуфхцчшщъыьэюя"
+
+#: Lowercase alphabets of languages whose wordfreq lexicon backs the legacy 8-bit checks.
+_LEXICON_ALPHABETS: dict[str, str] = {
+    "ru": RU_ALPHABET,
+    "uk": "абвгґдеєжзиіїйклмнопрстуфхцчшщьюя",
+    "bg": "абвгдежзийклмнопрстуфхцчшщъьюя",
+    "mk": "абвгдѓежзѕијклљмнњопрстќуфхцчџш",
+    "el": "αβγδεζηθικλμνξοπρστυφχψωάέήίόύώςϊϋΐΰ",
+}
+
+#: Human names of the codecs, as they appear in explanations.
+_NAMES: dict[str, str] = {
+    "utf-8": "UTF-8",
+    "cp1252": "Windows-1252",
+    "latin-1": "Latin-1",
+    "cp1251": "Windows-1251",
+    "cp1250": "Windows-1250",
+    "cp1253": "Windows-1253",
+    "mac_roman": "Mac-Roman",
+    "mac_cyrillic": "Mac-Cyrillic",
+    "koi8_r": "KOI8-R",
+    "koi8_u": "KOI8-U",
+    "cp866": "CP866 (DOS)",
+    "cp437": "CP437 (DOS)",
+    # ftfy's names
+    "sloppy-windows-1252": "Windows-1252",
+    "sloppy-windows-1251": "Windows-1251",
+    "sloppy-windows-1250": "Windows-1250",
+    "sloppy-windows-1253": "Windows-1253",
+    "sloppy-windows-1254": "Windows-1254",
+    "sloppy-windows-1257": "Windows-1257",
+    "windows-1252": "Windows-1252",
+    "windows-1251": "Windows-1251",
+    "iso-8859-1": "Latin-1",
+    "iso-8859-2": "ISO-8859-2",
+    "macroman": "Mac-Roman",
+    "utf-8-variants": "UTF-8",
+}
+
+#: Code pages that UTF-8 text gets misread as. A tuple is merged into one byte table
+#: (Latin-1 and Windows-1252 differ only in 0x80-0x9F; KOI8-U extends KOI8-R).
+_UTF8_MISREAD: tuple[tuple[str, ...], ...] = (
+    ("cp1252", "latin-1"),
+    ("cp1251",),
+    ("mac_roman",),
+    ("mac_cyrillic",),
+    ("koi8_r", "koi8_u"),
+    ("cp866",),
+    ("cp437",),
+    ("cp1250",),
+)
+
+#: Legacy 8-bit mix-ups: (encoding the bytes were shown as, encoding they really were in).
+_LEGACY_MIXUPS: tuple[tuple[str, str], ...] = (
+    ("koi8_r", "cp1251"),
+    ("cp1251", "koi8_r"),
+    ("koi8_u", "cp1251"),
+    ("cp1251", "koi8_u"),
+    ("cp1252", "cp1251"),
+    ("cp866", "cp1251"),
+    ("cp1251", "cp866"),
+    ("cp1252", "cp1253"),
+)
+
+#: Characters ordinary text uses next to letters: never a pre-filter hit on their own.
+_COMMON = frozenset("«»‹›—–‐‑‒―…“”„‟‘’‚‛№°§©®±·•×÷²³¹½¼¾€£¥¢™‰′″\xa0\xad\u2009\u202f")
+
+#: Typographic punctuation a mojibake span may repair to when it holds no letters
+#: (``â€”`` is a damaged em dash). Only three-byte sequences qualify; see ``_verdict``.
+_PUNCT_OK = frozenset("«»‹›—–‐‑‒―…“”„‟‘’‚‛•№™€†‡‰′″\xa0\u2009\u202f")
+
+_MAX_ROUNDS = 3
+_MAX_GAP = 32  # ASCII characters allowed between two mojibake words of one span
+_ASCII_GAP = r"[\t\x20-\x7e]"
+
+# Word classes for the lexicon-checked legacy families.
+_BAD, _NEUTRAL, _WEAK, _STRONG = 0, 1, 2, 3
+# Verdicts on a repaired string.
+_NO, _SEEDED, _CLEAN = 0, 1, 2
+
+
+@dataclass(frozen=True, slots=True)
+class MojibakeSpan:
+    """One run of mojibake and its repair; offsets are code points into the input.
+
+    >>> MojibakeSpan(0, 2, "Ð¿", "п", "UTF-8 bytes decoded as Windows-1252").fixed
+    'п'
+    """
+
+    start: int
+    end: int
+    text: str
+    fixed: str
+    explanation: str
+
+
+# --------------------------------------------------------------------------- byte tables
+
+
+def _table(codecs: tuple[str, ...]) -> dict[str, int]:
+    """Map each character of one or more single-byte codecs to its byte.
+
+    Bytes a codec leaves undefined map from the C1/Latin-1 character of the same number,
+    as ftfy's "sloppy" codecs do. The first codec wins where they disagree.
+
+    >>> _table(("cp1252",))["Ÿ"], _table(("cp1252",))["\\x81"], _table(("cp1251",))["Р"]
+    (159, 129, 208)
+    """
+    table: dict[str, int] = {}
+    for codec in codecs:
+        for b in range(256):
+            try:
+                ch = bytes([b]).decode(codec)
+            except UnicodeDecodeError:
+                ch = chr(b)
+            table.setdefault(ch, b)
+    return table
+
+
+def _cont_alias(codecs: tuple[str, ...]) -> dict[str, int]:
+    """Characters that stand for a lost continuation byte, accepted only in that position.
+
+    A no-break space (0xA0) is often flattened to a plain space, and when a code page
+    leaves exactly one continuation byte undefined, a U+FFFD can only have been that byte.
+
+    >>> _cont_alias(("cp1251",))
+    {' ': 160, '�': 152}
+    >>> _cont_alias(("mac_roman",))
+    {}
+    """
+    alias: dict[str, int] = {}
+    first = codecs[0]
+    if bytes([0xA0]).decode(first, errors="replace") == "\xa0":
+        alias[" "] = 0xA0
+    undefined = []
+    for b in range(0x80, 0xC0):
+        try:
+            bytes([b]).decode(first)
+        except UnicodeDecodeError:
+            undefined.append(b)
+    if len(undefined) == 1:
+        alias["\ufffd"] = undefined[0]
+    return alias
+
+
+def _cls(chars: object) -> str:
+    """A regex character class matching exactly ``chars`` (never-matching when empty).
+
+    >>> _cls("ab-")
+    '[\\\\u002d\\\\u0061\\\\u0062]'
+    >>> _cls("")
+    '(?!)'
+    """
+    items = sorted(set(chars))  # type: ignore[call-overload]
+    if not items:
+        return "(?!)"
+    return "[" + "".join(f"\\u{ord(c):04x}" for c in items) + "]"
+
+
+def _utf8_len(lead: int) -> int:
+    """Length of the UTF-8 sequence a lead byte starts (0 when it is no lead).
+
+    >>> _utf8_len(0xD0), _utf8_len(0xE2), _utf8_len(0x80), _utf8_len(0x41)
+    (2, 3, 0, 0)
+    """
+    if 0xC2 <= lead <= 0xDF:
+        return 2
+    if 0xE0 <= lead <= 0xEF:
+        return 3
+    if 0xF0 <= lead <= 0xF4:
+        return 4
+    return 0
+
+
+# --------------------------------------------------------------------------- families
+
+
+@dataclass(frozen=True, slots=True)
+class _Utf8Family:
+    """UTF-8 bytes shown in the code page(s) ``codecs``."""
+
+    codecs: tuple[str, ...]
+    table: dict[str, int]
+    alias: dict[str, int]
+    word_re: regex.Pattern[str]
+    span_re: regex.Pattern[str]
+    seed: str
+    seed_re: regex.Pattern[str]
+
+
+@dataclass(frozen=True, slots=True)
+class _LegacyFamily:
+    """Text in 8-bit ``real`` shown as 8-bit ``shown``; judged word by word with a lexicon."""
+
+    shown: tuple[str, ...]
+    real: str
+    trans: dict[int, str]
+    word_re: regex.Pattern[str]
+    odd: frozenset[str]
+    case_flip: bool
+    seed: str
+    seed_re: regex.Pattern[str]
+
+
+@dataclass(frozen=True, slots=True)
+class _Profile:
+    """Everything precomputed for one target alphabet."""
+
+    letters: frozenset[str]
+    lang: str | None
+    utf8: tuple[_Utf8Family, ...]
+    legacy: tuple[_LegacyFamily, ...]
+    seed_re: regex.Pattern[str]
+
+
+def _lexicon_lang(letters: frozenset[str]) -> str | None:
+    """The wordfreq language whose alphabet matches ``letters`` (lowercase), if any.
+
+    >>> _lexicon_lang(frozenset(RU_ALPHABET)), _lexicon_lang(frozenset("abc"))
+    ('ru', None)
+    """
+    best, best_score = None, 0.0
+    for lang, alpha in _LEXICON_ALPHABETS.items():
+        a = frozenset(alpha)
+        score = len(a & letters) / len(a | letters)
+        if score > best_score:
+            best, best_score = lang, score
+    return best if best_score >= 0.9 else None
+
+
+def _utf8_family(codecs: tuple[str, ...], letters: frozenset[str]) -> _Utf8Family:
+    """Build the grammar and the pre-filter for UTF-8 read as ``codecs``."""
+    table = _table(codecs)
+    alias = _cont_alias(codecs)
+    by_len: dict[int, set[str]] = {2: set(), 3: set(), 4: set()}
+    cont: set[str] = set()
+    for ch, b in table.items():
+        if 0x80 <= b <= 0xBF:
+            cont.add(ch)
+        elif _utf8_len(b):
+            by_len[_utf8_len(b)].add(ch)
+    cont_any = cont | (alias.keys() - {" "})
+    c = _cls(cont_any)
+    leads = _cls(by_len[2] | by_len[3] | by_len[4])
+    two = _cls(by_len[2])
+    space_alias = rf"|\x20(?={leads})" if " " in alias else ""
+    seq = rf"(?:{two}(?:{c}{space_alias})|{_cls(by_len[3])}{c}{{2}}|{_cls(by_len[4])}{c}{{3}})"
+    word = rf"{seq}++"
+    span = rf"{word}(?:{_ASCII_GAP}{{1,{_MAX_GAP}}}+{word})*+"
+
+    # Pre-filter: a lead that ordinary text never has, followed by any continuation; or a
+    # lead that ordinary text has (a letter, a dash) followed by a continuation it has not.
+    common = _COMMON | letters | {ch.upper() for ch in letters}
+    alpha_leads = {ch.encode("utf-8")[0] for ch in common if len(ch.encode("utf-8")) > 1}
+    wanted = alpha_leads | {0xC2, 0xC3, 0xE2}
+    seeds = []
+    for n in (2, 3, 4):
+        odd = {ch for ch in by_len[n] if ch not in common and not ch.isspace()}
+        seeds.append(_cls(odd) + _cls(cont_any) * (n - 1))
+    usual = {ch for ch, b in table.items() if b in wanted and ch in common}
+    seeds.append(_cls(usual) + _cls({ch for ch in cont_any if ch not in common}))
+    seed = "|".join(s for s in seeds if not s.startswith("(?!)")) or "(?!)"
+    return _Utf8Family(
+        codecs=codecs,
+        table=table,
+        alias=alias,
+        word_re=regex.compile(word),
+        span_re=regex.compile(span),
+        seed=seed,
+        seed_re=regex.compile(seed),
+    )
+
+
+def _legacy_family(
+    shown: tuple[str, ...], real: str, letters: frozenset[str]
+) -> _LegacyFamily | None:
+    """Build the word pattern and the pre-filter for 8-bit ``real`` shown as ``shown``."""
+    both = letters | {ch.upper() for ch in letters}
+    try:
+        "".join(sorted(both)).encode(real)
+    except UnicodeEncodeError:
+        return None
+    trans: dict[int, str] = {}
+    for ch, b in _table(shown).items():
+        if b < 0x80:
+            continue
+        try:
+            out = bytes([b]).decode(real)
+        except UnicodeDecodeError:
+            continue
+        trans[ord(ch)] = out
+    words = {chr(k) for k, v in trans.items() if v in both}
+    if not words:
+        return None
+    odd = frozenset(ch for ch in words if ch not in both and ch not in _COMMON)
+    case_flip = len(words & both) >= 0.8 * len(words)
+    w = _cls(words)
+    if case_flip:
+        low = _cls(ch for ch in words if ch.islower())
+        up = _cls(ch for ch in words if ch.isupper())
+        seed = (
+            rf"(?<!\p{{L}}){low}{up}{{2,}}(?!\p{{L}})"
+            rf"|(?<!\p{{L}}){up}{{2,}}[^\S\n]{{1,2}}{up}{{2,}}(?!\p{{L}})"
+        )
+    else:
+        seed = rf"{_cls(odd)}{w}?{_cls(odd)}|{_cls(odd)}{w}{{2}}"
+    return _LegacyFamily(
+        shown=shown,
+        real=real,
+        trans=trans,
+        word_re=regex.compile(rf"{w}+"),
+        odd=odd,
+        case_flip=case_flip,
+        seed=seed,
+        seed_re=regex.compile(seed),
+    )
+
+
+@lru_cache(maxsize=16)
+def _profile(alphabet: str) -> _Profile:
+    """Families, grammars and the combined pre-filter for one target alphabet (cached)."""
+    letters = frozenset(alphabet.lower())
+    lang = _lexicon_lang(letters)
+    utf8 = tuple(_utf8_family(codecs, letters) for codecs in _UTF8_MISREAD)
+    legacy: list[_LegacyFamily] = []
+    if lang is not None:
+        koi8_r_ok = _legacy_family(("koi8_r",), "cp1251", letters) is not None
+        for shown, real in _LEGACY_MIXUPS:
+            if koi8_r_ok and "koi8_u" in (shown, real):
+                continue  # KOI8-R covers the alphabet; KOI8-U would only repeat it
+            codecs = (shown, "latin-1") if shown == "cp1252" else (shown,)
+            fam = _legacy_family(codecs, real, letters)
+            if fam is not None:
+                legacy.append(fam)
+    seeds = [f.seed for f in utf8] + [f.seed for f in legacy]
+    seed_re = regex.compile("|".join(f"(?:{s})" for s in seeds if s))
+    return _Profile(letters, lang, utf8, tuple(legacy), seed_re)
+
+
+# --------------------------------------------------------------------------- lexicon
+
+
+@lru_cache(maxsize=8)
+def _frequencies(lang: str) -> dict[str, float]:
+    """wordfreq's word frequencies for ``lang`` (loaded once, on first need)."""
+    import wordfreq
+
+    return wordfreq.get_frequency_dict(lang)
+
+
+def _zipf(word: str, lang: str) -> float:
+    """Zipf frequency of ``word`` (0.0 when unknown); ``ё`` may be spelt ``е``.
+
+    >>> _zipf("Привет", "ru") > 4, _zipf("оПХБЕР", "ru")
+    (True, 0.0)
+    """
+    freqs = _frequencies(lang)
+    w = word.lower()
+    f = freqs.get(w, 0.0)
+    if not f and "ё" in w:
+        f = freqs.get(w.replace("ё", "е"), 0.0)
+    return math.log10(f) + 9.0 if f > 0 else 0.0
+
+
+def _natural_case(word: str) -> bool:
+    """True for ``слово``, ``Слово`` and ``СЛОВО``; false for ``сЛОВО``.
+
+    >>> [_natural_case(w) for w in ("как", "Как", "КАК", "кАК", "КаК")]
+    [True, True, True, False, False]
+    """
+    letters = [c for c in word if c.isalpha()]
+    if len(letters) < 2:
+        return True
+    rest = letters[1:]
+    return all(c.islower() for c in rest) or all(c.isupper() for c in letters)
+
+
+def _flip_shape(word: str) -> bool:
+    """The shape KOI8-R/Windows-1251 mix-ups leave: ``ЙЮЙ`` (from ``как``), ``оПХБЕР``.
+
+    >>> [_flip_shape(w) for w in ("ЙЮЙ", "оПХБЕР", "Привет", "мВт", "Я")]
+    [True, True, False, False, False]
+    """
+    letters = [c for c in word if c.isalpha()]
+    return len(letters) >= 2 and all(c.isupper() for c in letters[1:])
+
+
+def _word_class(before: str, after: str, fam: _LegacyFamily, lang: str) -> int:
+    """Judge one word of a legacy candidate: strong, weak, neutral or bad evidence."""
+    n = sum(c.isalpha() for c in after)
+    if n < 2:
+        return _NEUTRAL
+    if not _natural_case(after):
+        return _BAD
+    evidence = _flip_shape(before) if fam.case_flip else any(c in fam.odd for c in before)
+    z_before = _zipf(before, lang)
+    z_after = _zipf(after, lang)
+    if evidence:
+        if n >= 3 and z_after >= 2.5 and z_before <= 1.0:
+            return _STRONG
+        if n == 2 and z_after >= 4.0 and z_before <= z_after - 2.0:
+            return _STRONG
+        return _NEUTRAL if z_before <= 1.0 or n == 2 else _BAD
+    if z_before < 1.0 and z_after >= 3.0:
+        return _WEAK
+    return _BAD
+
+
+def _segment_ok(
+    classes: list[int], afters: list[str], befores: list[str], fam: _LegacyFamily
+) -> bool:
+    """Whether a run of judged words is confidently mojibake."""
+    strong = [i for i, c in enumerate(classes) if c == _STRONG]
+    if not strong:
+        return False
+    weak = sum(c == _WEAK for c in classes)
+    long_words = sum(sum(ch.isalpha() for ch in a) >= 3 for a in afters)
+    if 2 * (len(strong) + weak) < long_words:
+        return False
+    if len(strong) + weak >= 2 and sum(len(afters[i]) for i in strong) >= 4:
+        return True
+    i = strong[0]
+    lone_ok = len(afters[i]) >= 4 and (not fam.case_flip or befores[i][:1].islower())
+    return lone_ok
+
+
+# --------------------------------------------------------------------------- decoding
+
+
+def _utf8_bytes(s: str, fam: _Utf8Family) -> bytes | None:
+    """The bytes ``s`` came from if it is UTF-8 shown in ``fam``'s code page, else None.
+
+    A plain space (or U+FFFD) is read as the lost continuation byte only where UTF-8
+    needs a continuation byte.
+
+    >>> f = _profile(RU_ALPHABET).utf8[1]
+    >>> _utf8_bytes("Р РѕСЃ", f).decode()
+    'Рос'
+    """
+    out = bytearray()
+    need = 0
+    table, alias = fam.table, fam.alias
+    for ch in s:
+        b = table.get(ch)
+        if need and (b is None or b < 0x80) and ch in alias:
+            b = alias[ch]
+        if b is None:
+            return None
+        out.append(b)
+        if need and 0x80 <= b <= 0xBF:
+            need -= 1
+        else:
+            need = max(_utf8_len(b) - 1, 0)
+    return bytes(out)
+
+
+def _label(fam: _Utf8Family, s: str) -> str:
+    """Name of the code page of ``fam`` that shows ``s`` (Latin-1 when C1 controls occur).
+
+    >>> _label(_profile(RU_ALPHABET).utf8[0], "Ð\\x9f"), _label(_profile(RU_ALPHABET).utf8[0], "ÐŸ")
+    ('Latin-1', 'Windows-1252')
+    """
+    if len(fam.codecs) > 1:
+        first = _table(fam.codecs[:1])
+        if any(ch not in first or "\x80" <= ch <= "\x9f" for ch in s if not ch.isascii()):
+            return _NAMES.get(fam.codecs[1], fam.codecs[1])
+    return _NAMES.get(fam.codecs[0], fam.codecs[0])
+
+
+def _legacy_decode(s: str, fam: _LegacyFamily, strict: bool) -> str | None:
+    """Re-read ``s`` as ``fam.real``; non-ASCII characters outside the shown code page stay
+    as they are unless ``strict`` (then None).
+
+    >>> f = _profile(RU_ALPHABET).legacy[0]
+    >>> _legacy_decode("оПХБЕР, ЙЮЙ ДЕКЮ?", f, strict=True)
+    'Привет, как дела?'
+    """
+    if strict and any(not ch.isascii() and ord(ch) not in fam.trans for ch in s):
+        return None
+    return s.translate(fam.trans)
+
+
+def _legacy_whole(s: str, fam: _LegacyFamily, lang: str) -> str | None:
+    """Repair all of ``s`` as a legacy mix-up when the lexicon clearly agrees."""
+    after = _legacy_decode(s, fam, strict=True)
+    if after is None or after == s:
+        return None
+    befores = [m.group() for m in fam.word_re.finditer(s)]
+    if not befores:
+        return None
+    afters = [b.translate(fam.trans) for b in befores]
+    classes = [_word_class(b, a, fam, lang) for b, a in zip(befores, afters, strict=True)]
+    if _BAD in classes or not _segment_ok(classes, afters, befores, fam):
+        return None
+    return after
+
+
+def _ftfy_step(s: str) -> tuple[str, tuple[tuple[str, str], ...]] | None:
+    """ftfy's repair of ``s`` and the (real, shown) encoding pairs it undid, outer first."""
+    try:
+        fixed, plan = ftfy.fix_encoding_and_explain(s)
+    except Exception:  # ftfy is a third party: never let it break the checker
+        return None
+    steps: list[tuple[str, str]] = []
+    pending: str | None = None
+    for action, arg in plan or ():
+        if action == "encode":
+            pending = arg
+        elif action == "decode" and pending is not None:
+            steps.append((_NAMES.get(arg, arg), _NAMES.get(pending, pending)))
+            pending = None
+    if not steps or fixed == s:
+        return None
+    return fixed, tuple(steps)
+
+
+def _one_round(
+    s: str, prof: _Profile, use_ftfy: bool
+) -> Iterator[tuple[str, tuple[tuple[str, str], ...]]]:
+    """Every single repair of ``s``: (text, ((real, shown), ...)) pairs."""
+    if use_ftfy:
+        r = _ftfy_step(s)
+        if r is not None:
+            yield r
+    if s.isascii():
+        return
+    for fam in prof.utf8:
+        b = _utf8_bytes(s, fam)
+        if b is None or b.isascii():
+            continue
+        try:
+            out = b.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        yield out, (("UTF-8", _label(fam, s)),)
+    if prof.lang is not None:
+        for lfam in prof.legacy:
+            fixed = _legacy_whole(s, lfam, prof.lang)
+            if fixed is not None:
+                shown = _NAMES.get(lfam.shown[0], lfam.shown[0])
+                yield fixed, ((_NAMES.get(lfam.real, lfam.real), shown),)
+
+
+def _verdict(fixed: str, prof: _Profile, min_letters: int) -> int:
+    """Is ``fixed`` text of the target language (clean), still damaged (seeded), or not?
+
+    >>> p = _profile(RU_ALPHABET)
+    >>> _verdict("Привет", p, 2), _verdict("Ѹ", p, 2), _verdict("—", p, 2)
+    (2, 0, 2)
+    """
+    target = other = 0
+    punct3 = False
+    for ch in fixed:
+        if ch.isascii():
+            if ch.isalpha() or ch.isprintable() or ch in "\t\n\r":
+                continue
+            return _NO
+        if ch.isalpha():
+            if ch.lower() in prof.letters:
+                target += 1
+            else:
+                other += 1
+        elif ch in _PUNCT_OK:
+            punct3 = punct3 or ord(ch) >= 0x800
+        else:
+            cat = unicodedata.category(ch)
+            if cat[0] == "C" or ch == "\ufffd":
+                return _NO
+            if cat in ("So", "Sk", "Lm") or cat[0] == "M":
+                other += 1
+    if target >= min_letters and other * 10 <= target:
+        pass
+    elif not (target == 0 and other == 0 and punct3):
+        return _NO
+    return _SEEDED if prof.seed_re.search(fixed) else _CLEAN
+
+
+def _explain(steps: tuple[tuple[str, str], ...]) -> str:
+    """One line naming the damage; ``steps`` are (real, shown) pairs, outermost first.
+
+    >>> _explain((("UTF-8", "Mac-Roman"),))
+    'UTF-8 bytes decoded as Mac-Roman'
+    >>> _explain((("UTF-8", "Windows-1252"), ("UTF-8", "Windows-1251")))
+    'double mojibake: UTF-8 bytes decoded as Windows-1251, then as Windows-1252'
+    """
+    order = list(reversed(steps))  # the order the damage happened in
+    first = f"{order[0][0]} bytes decoded as {order[0][1]}"
+    if len(order) == 1:
+        return first
+    if len(set(order)) == 1:
+        times = {2: "twice", 3: "three times"}.get(len(order), f"{len(order)} times")
+        return f"{first}, {times} over (mojibake of mojibake)"
+    rest = ", then as ".join(
+        shown if real == "UTF-8" else f"{shown} ({real} bytes)" for real, shown in order[1:]
+    )
+    kind = "double" if len(order) == 2 else "triple"
+    return f"{kind} mojibake: {first}, then as {rest}"
+
+
+def _search(s: str, prof: _Profile, min_letters: int) -> tuple[str, str] | None:
+    """Breadth-first repair of ``s`` for up to three rounds; (fixed, explanation) or None."""
+    frontier: list[tuple[str, tuple[tuple[str, str], ...]]] = [(s, ())]
+    seen = {s}
+    fallback: tuple[str, str] | None = None
+    for _ in range(_MAX_ROUNDS):
+        nxt: list[tuple[str, tuple[tuple[str, str], ...]]] = []
+        for cur, steps in frontier:
+            for fixed, step in _one_round(cur, prof, use_ftfy=not steps):
+                path = steps + step
+                if fixed in seen or len(path) > _MAX_ROUNDS:
+                    continue
+                seen.add(fixed)
+                v = _verdict(fixed, prof, min_letters)
+                if v == _CLEAN:
+                    return fixed, _explain(path)
+                if v == _SEEDED and fallback is None:
+                    fallback = (fixed, _explain(path))
+                nxt.append((fixed, path))
+        frontier = nxt[:8]
+        if not frontier:
+            break
+    return fallback
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def repair(s: str, alphabet: str = RU_ALPHABET) -> tuple[str, str] | None:
+    """Repair one mojibake string: (fixed, explanation), or None when it is not mojibake.
+
+    >>> repair("–ö–∞–∫ –±–æ—Ä–æ—Ç—å—Å—è")
+    ('Как бороться', 'UTF-8 bytes decoded as Mac-Roman')
+    >>> repair("РџСЂРёРІРµС‚")[0], repair("оПХБЕР")[0]
+    ('Привет', 'Привет')
+    >>> repair("Привет") is None, repair("Ð¸") is None
+    (True, True)
+    """
+    if not isinstance(s, str) or not s or s.isascii():
+        return None
+    prof = _profile(alphabet)
+    if not prof.seed_re.search(s):
+        return None
+    return _search(s, prof, min_letters=2)
+
+
+def _line_bounds(text: str, pos: int) -> tuple[int, int]:
+    """Start and end of the line holding ``pos``.
+
+    >>> _line_bounds("ab\\ncd\\nef", 4)
+    (3, 5)
+    """
+    start = text.rfind("\n", 0, pos) + 1
+    end = text.find("\n", pos)
+    return start, len(text) if end == -1 else end
+
+
+def _utf8_spans(line: str, offset: int, fam: _Utf8Family, prof: _Profile) -> list[MojibakeSpan]:
+    """Spans of UTF-8 read as ``fam`` in one line; a span that fails as a whole is split
+    into its words and the good runs of words are kept."""
+    found: list[MojibakeSpan] = []
+    for m in fam.span_re.finditer(line):
+        chunk = m.group()
+        if not prof.seed_re.search(chunk):
+            continue
+        r = _search(chunk, prof, min_letters=2)
+        if r is not None:
+            found.append(MojibakeSpan(offset + m.start(), offset + m.end(), chunk, *r))
+            continue
+        words = list(fam.word_re.finditer(chunk))
+        if len(words) < 2:
+            continue
+        ok = [_search(w.group(), prof, min_letters=1) is not None for w in words]
+        i = 0
+        while i < len(words):
+            if not ok[i]:
+                i += 1
+                continue
+            j = i
+            while j + 1 < len(words) and ok[j + 1]:
+                j += 1
+            a, b = m.start() + words[i].start(), m.start() + words[j].end()
+            sub = line[a:b]
+            if prof.seed_re.search(sub):
+                r = _search(sub, prof, min_letters=2)
+                if r is not None:
+                    found.append(MojibakeSpan(offset + a, offset + b, sub, *r))
+            i = j + 1
+    return found
+
+
+def _gap_ok(gap: str, fam: _LegacyFamily) -> bool:
+    """Whether two words separated by ``gap`` may belong to one legacy span.
+
+    >>> f = _profile(RU_ALPHABET).legacy[0]
+    >>> _gap_ok(", ", f), _gap_ok("\\n", f), _gap_ok(" — ", f)
+    (True, False, True)
+    """
+    if len(gap) > _MAX_GAP or "\n" in gap:
+        return False
+    return all((ch.isascii() and ch.isprintable()) or ch == "\t" or not ch.isalpha() for ch in gap)
+
+
+def _legacy_spans(line: str, offset: int, fam: _LegacyFamily, prof: _Profile) -> list[MojibakeSpan]:
+    """Spans of a legacy 8-bit mix-up in one line, judged word by word with the lexicon."""
+    assert prof.lang is not None
+    lang = prof.lang
+    ms = list(fam.word_re.finditer(line))
+    befores = [m.group() for m in ms]
+    afters = [b.translate(fam.trans) for b in befores]
+    classes = [_word_class(b, a, fam, lang) for b, a in zip(befores, afters, strict=True)]
+    found: list[MojibakeSpan] = []
+    i = 0
+    n = len(ms)
+    while i < n:
+        if classes[i] in (_BAD, _NEUTRAL):
+            i += 1
+            continue
+        j = i
+        while (
+            j + 1 < n
+            and classes[j + 1] != _BAD
+            and _gap_ok(line[ms[j].end() : ms[j + 1].start()], fam)
+        ):
+            j += 1
+        while j > i and classes[j] == _NEUTRAL:
+            j -= 1
+        seg = slice(i, j + 1)
+        if _segment_ok(classes[seg], afters[seg], befores[seg], fam):
+            a, b = ms[i].start(), ms[j].end()
+            chunk = line[a:b]
+            if fam.seed_re.search(chunk):
+                fixed = _legacy_decode(chunk, fam, strict=False)
+                if fixed is not None and _verdict(fixed, prof, 2) != _NO:
+                    shown = _NAMES.get(fam.shown[0], fam.shown[0])
+                    real = _NAMES.get(fam.real, fam.real)
+                    expl = f"{real} bytes decoded as {shown}"
+                    found.append(MojibakeSpan(offset + a, offset + b, chunk, fixed, expl))
+        i = j + 1
+    return found
+
+
+def _select(spans: list[MojibakeSpan]) -> list[MojibakeSpan]:
+    """Keep the longest of overlapping spans; return them sorted by start.
+
+    >>> s = [MojibakeSpan(0, 4, "", "", ""), MojibakeSpan(2, 9, "", "", "")]
+    >>> [(x.start, x.end) for x in _select(s)]
+    [(2, 9)]
+    """
+    chosen: list[MojibakeSpan] = []
+    for sp in sorted(spans, key=lambda x: (x.start - x.end, x.start)):
+        if all(sp.end <= c.start or sp.start >= c.end for c in chosen):
+            chosen.append(sp)
+    return sorted(chosen, key=lambda x: x.start)
+
+
+def find_mojibake(text: str, alphabet: str = RU_ALPHABET) -> list[MojibakeSpan]:
+    """Spans of mojibake in ``text``, each with its repair.
+
+    ``alphabet`` holds the lowercase letters of the target language; a repair counts only
+    when it yields mostly letters of that alphabet (or plain ASCII and punctuation), which
+    keeps real text from being "repaired". Spans are sorted and never overlap.
+
+    >>> [(s.start, s.end, s.fixed) for s in find_mojibake("Ответ: –ö–∞–∫ –±–æ—Ä–æ—Ç—å—Å—è?")]
+    [(7, 30, 'Как бороться')]
+    >>> find_mojibake("Россия, Сергей, РСФСР. С уважением — «Привет»!")
+    []
+    """
+    if not isinstance(text, str) or not text or text.isascii():
+        return []
+    prof = _profile(alphabet)
+    spans: list[MojibakeSpan] = []
+    m = prof.seed_re.search(text)
+    while m is not None:
+        start, end = _line_bounds(text, m.start())
+        line = text[start:end]
+        for fam in prof.utf8:
+            if fam.seed_re.search(line):
+                spans.extend(_utf8_spans(line, start, fam, prof))
+        for lfam in prof.legacy:
+            if lfam.seed_re.search(line):
+                spans.extend(_legacy_spans(line, start, lfam, prof))
+        m = prof.seed_re.search(text, end + 1) if end < len(text) else None
+    return _select(spans)

@@ -1,0 +1,231 @@
+"""The checker against POLICY.md: each kind, what is always allowed, presets, languages."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import langlock
+from langlock.text.context import FIX_PROTECTED
+from langlock.text.regions import Regions
+
+
+def kinds(text: str, **kw: object) -> list[tuple[str, str]]:
+    return [(f.kind, f.text) for f in langlock.check(text, **kw).findings if f.major]  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------ flagged under standard
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "span"),
+    [
+        ("Это важный milestone проекта.", "foreign_word", "milestone"),
+        ("Нужно использовать pipeline для данных.", "foreign_word", "pipeline"),
+        ("Каждый prompt-а нужно проверять.", "foreign_word", "prompt-а"),
+        ("Параметр функцииseed задаёт зерно.", "foreign_word", "функцииseed"),
+        ("Здесь важно малоattention уделять.", "foreign_word", "малоattention"),
+        ("Небо за厚厚的云层 скрыто.", "foreign_script", "厚厚的云层"),
+        ("Группа **웜голы** выступила.", "foreign_script", "웜"),
+        ("Уравнения Макcвелла просты.", "mixed_script", "Макcвелла"),
+        ("Гимн ССCP звучал.", "mixed_script", "ССCP"),
+        ("Слово отцe написано.", "mixed_script", "отцe"),
+        ("при\u200bвет", "invisible", "\u200b"),
+        ("Ответ готов.<|im_end|>", "special_token", "<|im_end|>"),
+        ("Ответ готов.<end_of_turn>", "special_token", "<end_of_turn>"),
+        ("Ответ [/INST] готов.", "special_token", "[/INST]"),
+        ("Текст.### Instruction: ещё", "special_token", "### Instruction:"),
+        ("privet, kak dela", "translit", "privet"),
+        ("Большое spasibo за помощь.", "translit", "spasibo"),
+    ],
+)
+def test_flags(text: str, kind: str, span: str) -> None:
+    assert (kind, span) in kinds(text)
+
+
+def test_wrong_language_line() -> None:
+    text = "Хомякам нужна клетка.\nProviding regular exercise is important for your hamster.\nВсё."
+    report = langlock.check(text)
+    assert {f.line for f in report.findings if f.kind == "wrong_language"} == {2}
+    assert report.bad_lines() == {2}
+
+
+def test_ukrainian_line_in_russian_answer() -> None:
+    text = "Вот ответ.\nЦе речення написане українською мовою і його треба помітити.\nКонец."
+    assert any(f.kind == "wrong_language" and f.line == 2 for f in langlock.check(text).findings)
+
+
+def test_repetition_loop() -> None:
+    text = "Начало.\n" + "Одна и та же строка снова.\n" * 5 + "Конец."
+    found = [f for f in langlock.check(text).findings if f.kind == "repetition"]
+    assert found and found[0].line == 3
+
+
+def test_phrase_loop_in_line() -> None:
+    text = "Ответ: " + "и снова и снова " * 8
+    assert any(f.kind == "repetition" for f in langlock.check(text).findings)
+
+
+# ---------------------------------------------------------------------------- always allowed
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Привет, как дела?",
+        "Установите Docker и запустите SQL-запрос.",
+        "Модель Qwen3 с LoRA на GPU через API.",
+        "Купите iPhone'а чехол.",
+        "Код: ```python\nprint('hello world, this is English')\n```",
+        "Вызовите `load_dataset('squad')` и готово.",
+        "Документация: https://example.com/path/to/page?query=english+words",
+        "Пишите на admin@example.com.",
+        "Файл лежит в /usr/local/bin/python3.",
+        "Формула $\\alpha + \\beta$ и $E = mc^2$.",
+        "Сложность O(n log n), а f(x) растёт.",
+        "Углы α, β и число π.",
+        "Частота 5 GHz, температура 20 °C, версия v2.1, № 5.",
+        "Подпишитесь на #python и @openai.",
+        "Кавычки «ёлочки», „лапки“ — тире – и многоточие…",
+        "Эмодзи 👩‍💻 с соединителем.",
+        "Строка с табуляцией\tи\r\nпереводом.",
+        "Библиотеки pandas и numpy удобны.",
+    ],
+)
+def test_clean(text: str) -> None:
+    assert langlock.check(text).ok, langlock.check(text).findings
+
+
+def test_gloss_is_minor_under_standard_major_under_strict() -> None:
+    text = "Механизм внимания (attention) важен."
+    std = langlock.check(text)
+    assert std.ok and [f.severity for f in std.findings] == ["minor"]
+    assert not langlock.check(text, preset="strict").ok
+
+
+def test_prompt_awareness() -> None:
+    prompt = "Объясни теорию относительности на английском языке."
+    assert langlock.check("Everything is relative, said the teacher to the kids.", prompt=prompt).ok
+    assert langlock.check("Слово 注ぐ значит «лить».", prompt="Запомнить слово 注ぐ").ok
+    assert not langlock.check("Слово 注ぐ значит «лить».", prompt="Запомнить слово").ok
+    assert langlock.check("Используйте pipeline здесь.", prompt="Что такое pipeline?").ok
+
+
+def test_code_defines_identifiers() -> None:
+    text = '```json\n{"name": "John"}\n```\nКлюч "name" хранит имя.'
+    assert langlock.check(text).ok
+
+
+# ------------------------------------------------------------------------------- presets
+
+
+def test_presets() -> None:
+    text = "Установите Docker и важный milestone."
+    assert [f.text for f in langlock.check(text, preset="strict").findings] == [
+        "Docker",
+        "milestone",
+    ]
+    assert [f.text for f in langlock.check(text).findings] == ["milestone"]
+    assert langlock.check(text, preset="lenient").ok
+    assert not langlock.check("Макcвелла", preset="lenient").ok
+
+
+def test_allow_list_and_config(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    cfg = tmp_path / "langlock.toml"
+    cfg.write_text('[langlock]\npreset = "strict"\nallow = ["Docker"]\n', encoding="utf-8")
+    policy = langlock.Policy.from_options(config=cfg, allow=["Kubernetes"])
+    assert policy.preset.name == "strict"
+    assert langlock.check("Docker и Kubernetes.", policy=policy).ok
+    with pytest.raises(ValueError, match="unknown preset"):
+        langlock.Policy.from_options(preset="loose")
+    with pytest.raises(ValueError, match="available"):
+        langlock.Policy.from_options(lang="xx")
+
+
+# ---------------------------------------------------------------------- other targets
+
+
+def test_english_target() -> None:
+    assert langlock.check("The weather is nice today.", lang="en").ok
+    assert ("foreign_script", "Привет") in kinds("The word Привет means hello.", lang="en")
+    assert ("foreign_script", "天气") in kinds("The 天气 is nice.", lang="en")
+    report = langlock.check("Тhe word", lang="en")  # Cyrillic Т
+    assert [(f.kind, f.fix) for f in report.findings] == [("mixed_script", "The")]
+
+
+def test_ukrainian_target() -> None:
+    assert langlock.check("Привіт, як справи? Це гарний день.", lang="uk").ok
+    text = "Привіт.\nЭто предложение написано по-русски, а не по-украински.\nДякую."
+    assert any(f.kind == "wrong_language" and f.line == 2 for f in langlock.check(text, lang="uk").findings)
+
+
+# ----------------------------------------------------------------------------------- fix
+
+
+def test_fix_explains_and_is_certain() -> None:
+    fixed = langlock.fix("Макcвелла при\u200bвет<|im_end|>")
+    assert fixed.text == "Максвелла привет"
+    assert [c.kind for c in fixed.changes] == ["mixed_script", "invisible", "special_token"]
+    assert all(c.reason for c in fixed.changes)
+    assert fixed.remaining.ok
+
+
+def test_fix_translit() -> None:
+    assert langlock.fix("privet, kak dela").text == "привет, как дела"
+
+
+def test_fix_leaves_uncertain_findings() -> None:
+    fixed = langlock.fix("Важный milestone.")
+    assert fixed.text == "Важный milestone." and not fixed.remaining.ok
+
+
+def test_mac_roman_mojibake_acceptance() -> None:
+    text = "–ö–∞–∫ –±–æ—Ä–æ—Ç—å—Å—è"
+    report = langlock.check(text)
+    assert [f.kind for f in report.findings] == ["mojibake"]
+    assert langlock.fix(text).text == "Как бороться"
+
+
+# ------------------------------------------------------------------------ property tests
+
+_pieces = st.sampled_from(
+    [
+        "Привет", " ", "мир", "milestone", "Docker", "\u200b", "\u200d", "👩‍💻", "中文", "`code`",
+        "```\nx = 1\n```", "\n", "https://a.io/x", "Макcвелла", "<|im_end|>", "privet", "kak",
+        "dela", "ÐŸÑ€Ð¸Ð²ÐµÑ‚", "–ö–∞–∫", "(attention)", "$x$", "\ufffd", "\x00", "é", "ß",
+        "prompt-а", "функцииseed", "α", "ΣΩ", "\ud800", "🏳️‍🌈", "«", "»", "—", ".", ",",
+    ]
+)
+_texts = st.one_of(
+    st.lists(_pieces, max_size=30).map("".join),
+    st.text(max_size=200),
+    st.text(alphabet=st.characters(codec=None), max_size=100),
+)
+_fast = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@_fast
+@given(_texts, st.sampled_from(["strict", "standard", "lenient"]))
+def test_offsets_match_text(text: str, preset: str) -> None:
+    report = langlock.check(text, preset=preset)
+    for f in report.findings:
+        assert text[f.start : f.end] == f.text
+        assert 1 <= f.line == text.count("\n", 0, f.start) + 1
+        assert f.kind in langlock.KINDS and f.message
+
+
+@_fast
+@given(_texts)
+def test_fix_is_idempotent(text: str) -> None:
+    once = langlock.fix(text).text
+    assert langlock.fix(once).text == once
+
+
+@_fast
+@given(_texts)
+def test_fix_never_touches_protected_regions(text: str) -> None:
+    fixed = langlock.fix(text)
+    for s, e, kind in Regions.find(text).spans:
+        if kind in FIX_PROTECTED:
+            assert text[s:e] in fixed.text, (kind, text[s:e])
