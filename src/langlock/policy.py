@@ -86,6 +86,7 @@ class Profile:
     sister_languages: tuple[str, ...]
     sister_letters: Mapping[str, str]
     transliteration: str
+    identifier_cues: tuple[str, ...]
     homoglyphs: Mapping[str, str]
     request_cues: tuple[str, ...]
     request_stems: Mapping[str, tuple[str, ...]]
@@ -108,6 +109,7 @@ class Profile:
             sister_languages=tuple(data.get("sister_languages", ())),
             sister_letters=dict(data.get("sister_letters", {})),
             transliteration=data.get("transliteration", ""),
+            identifier_cues=tuple(data.get("identifier_cues", ())),
             homoglyphs=dict(data.get("homoglyphs", {})),
             request_cues=tuple(requests.get("cues", ())),
             request_stems={k: tuple(v) for k, v in requests.get("stems", {}).items()},

@@ -69,6 +69,21 @@ class Context:
         """Kind of the protected region overlapping ``[start, end)``, or None."""
         return self.regions.covering(start, end, self._region_starts)
 
+    def unprotected(self) -> list[tuple[int, int]]:
+        """The stretches of text between protected regions.
+
+        >>> Context("a `b` c", None).unprotected()  # doctest: +SKIP
+        [(0, 2), (5, 7)]
+        """
+        gaps, pos = [], 0
+        for s, e, _ in self.regions.spans:
+            if s > pos:
+                gaps.append((pos, s))
+            pos = max(pos, e)
+        if pos < len(self.text):
+            gaps.append((pos, len(self.text)))
+        return gaps
+
     def in_code(self, start: int, end: int) -> bool:
         return self.protected(start, end) == "code"
 

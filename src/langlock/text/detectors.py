@@ -173,24 +173,24 @@ class RepetitionDetector(Detector):
 
     def _line_loops(self, ctx: Context) -> Iterator[Finding]:
         text, starts = ctx.text, ctx.line_starts
+        keys = [line.strip() for line in text.split("\n")]
+        if len(set(keys)) == len(keys):
+            return  # no line occurs twice: no loop
         run: list[int] = []
         run_key = ""
         gap = False
-        for idx in range(len(starts) + 1):
-            key = None
-            if idx < len(starts):
-                end = starts[idx + 1] - 1 if idx + 1 < len(starts) else len(text)
-                key = text[starts[idx] : end].strip()
-                if not key:
-                    gap = True
-                    continue
+        for idx, key in enumerate([*keys, None]):
+            if key == "":
+                gap = True
+                continue
             # A blank line ends a run of short lines (a song's refrain), not of paragraphs.
             if key == run_key and (not gap or len(key) >= self.paragraph):
                 run.append(idx)
                 gap = False
                 continue
             if run and self._is_loop(ctx, run_key, run):
-                last_end = starts[run[-1]] + len(text[starts[run[-1]] :].split("\n", 1)[0])
+                last = run[-1]
+                last_end = starts[last + 1] - 1 if last + 1 < len(starts) else len(text)
                 yield ctx.finding(
                     "repetition",
                     starts[run[1]],
@@ -213,6 +213,9 @@ class RepetitionDetector(Detector):
             e = starts[i + 1] - 1 if i + 1 < len(starts) else len(text)
             if e - s < 40:
                 continue
+            plain = text[s:e].split()
+            if len(plain) < 8 or len(set(plain)) * 2 > len(plain):
+                continue  # mostly distinct words: no loop (cheap test before the regex)
             words = list(_WORD.finditer(text, s, e))
             if len(words) < 8 or len({w.group().casefold() for w in words}) > len(words) // 2:
                 continue
@@ -399,7 +402,7 @@ class ScriptDetector(Detector):
         alien = _alien_scripts(profile)
         native = profile.scripts
         seen: set[tuple[int, int]] = set()
-        for m in _alien_run_pattern(alien).finditer(text):
+        for m in _script_seam_pattern(frozenset(native), alien).finditer(text):
             start, end = _token_bounds(text, m.start(), m.end())
             if (start, end) in seen or ctx.protected(start, end):
                 continue
@@ -434,9 +437,14 @@ class ScriptDetector(Detector):
 
 
 @cache
-def _alien_run_pattern(alien: frozenset[str]) -> regex.Pattern[str]:
-    cls = "".join(rf"\p{{Script={s}}}" for s in sorted(alien))
-    return regex.compile(rf"[{cls}]+")
+def _script_seam_pattern(native: frozenset[str], alien: frozenset[str]) -> regex.Pattern[str]:
+    """Two adjacent letters, one native and one look-alike script: where a mixed word is.
+
+    Searching for the seam, not for every Latin word, keeps clean text cheap.
+    """
+    nat = "".join(rf"\p{{Script={s}}}" for s in sorted(native))
+    ali = "".join(rf"\p{{Script={s}}}" for s in sorted(alien))
+    return regex.compile(rf"[{nat}]\p{{M}}*[{ali}]|[{ali}]\p{{M}}*[{nat}]")
 
 
 def _homoglyph_fix(token: str, profile: Profile) -> str | None:
@@ -466,6 +474,11 @@ def _homoglyph_fix(token: str, profile: Profile) -> str | None:
 
 # --------------------------------------------------------------- sister languages (Cyrillic)
 
+
+@cache
+def _letters_pattern(letters: str) -> regex.Pattern[str]:
+    return regex.compile(f"[{regex.escape(letters)}]")
+
 _CYR_WORD = regex.compile(r"\p{Cyrillic}[\p{Cyrillic}\p{M}'’]*")
 
 
@@ -484,11 +497,13 @@ class SisterLanguageDetector(Detector):
         letters = "".join(profile.sister_letters.values())
         if not letters or profile.native_is_latin:
             return
-        trigger = regex.compile(f"[{regex.escape(letters + letters.upper())}]")
+        trigger = _letters_pattern(letters + letters.upper())
         text = ctx.text
-        for line_no, s in enumerate(ctx.line_starts, 1):
+        lines = sorted({ctx.line(m.start()) for m in trigger.finditer(text)})
+        for line_no in lines:
+            s = ctx.line_starts[line_no - 1]
             e = ctx.line_starts[line_no] - 1 if line_no < len(ctx.line_starts) else len(text)
-            if not trigger.search(text, s, e) or ctx.in_code(s, e):
+            if ctx.in_code(s, e):
                 continue
             words = [m for m in _CYR_WORD.finditer(text, s, e) if not ctx.protected(*m.span())]
             foreign = [m for m in words if self._not_native(m.group(), profile)]

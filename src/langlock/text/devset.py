@@ -310,8 +310,18 @@ def _major_findings_by_line(report: Report) -> dict[int, list[str]]:
     for f in report.findings:
         if f.major:
             for number in finding_lines(starts, f):
-                by_line.setdefault(number, []).append(f"{f.kind}: {f.text}")
+                by_line.setdefault(number, []).append(f"{f.kind}: {_short(f.text)}")
     return by_line
+
+
+def _short(text: str, limit: int = 60) -> str:
+    """A finding's text cut for listings, line breaks shown as ``⏎``.
+
+    >>> _short("ab\\ncd" * 20, 10)
+    'ab⏎cdab⏎cd…'
+    """
+    flat = text.replace("\n", "⏎")
+    return flat if len(flat) <= limit else flat[:limit] + "…"
 
 
 def score_langlock(
@@ -325,6 +335,7 @@ def score_langlock(
 
         check = langlock.check
     score = SystemScore("langlock", f"langlock.check, preset={preset}")
+    check("Проверка: warm-up, word lists load here.", preset=preset)  # not timed
     reports: list[Report] = []
     for answer in answers:
         started = time.perf_counter()

@@ -10,8 +10,7 @@ sentence, not a name).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from functools import cache, cached_property
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING
 
 import regex
@@ -23,6 +22,7 @@ from langlock.text.scripts import script_of
 from langlock.text.lexicon import (
     LANGUAGE_NAMES,
     best_foreign_language,
+    english_language_names,
     english_stopwords,
     is_known_name,
     zipf,
@@ -38,53 +38,62 @@ _WORD = regex.compile(
 #: A native inflection hyphenated to a Latin word: «prompt-а», «iPhone'а».
 _SUFFIX = regex.compile(r"[-'’][\p{L}--\p{Latin}]{1,4}\b", regex.V1)
 #: What may stand between two words of one Latin run.
-_RUN_GAP = regex.compile(r"[ \t,:;«»\"'“”„*/&!?.]{1,4}")
+_GAP = r"[ \t,:;«»\"'“”„*/&!?.]{1,4}"
+_RUN = regex.compile(rf"{_WORD.pattern}(?:{_GAP}{_WORD.pattern})*")
 #: Ordinary English word: frequent in English, clearly rarer in the target's own texts
 #: (names and borrowed tech words show up in Russian text too, which narrows the gap).
 COMMON_ZIPF = 3.0
 BORROWED_GAP = 1.0
 LONE_WORD_MIN = 4
+#: A Latin run this long with English function words is a clause (wrong_language); a
+#: shorter one is a foreign phrase (foreign_word), as in «if you have any concerns».
+CLAUSE_WORDS = 8
 #: Words that may join a title without breaking it ("World of Warcraft").
 _TITLE_JOINERS = frozenset({"of", "and", "the", "for", "in", "to", "on", "a", "an", "de", "la"})
+_LETTER = regex.compile(r"\p{L}")
 _UNIT_BEFORE = regex.compile(r"\d[\s\u00a0]?$")
 
 
-@dataclass
 class Word:
-    """One Latin word of the prose, with what its neighbours say about it."""
+    """One Latin word of the prose and the shape facts every rule asks about.
 
-    start: int
-    end: int
-    text: str
-    glued: bool  # touches a digit, an underscore or a non-Latin letter
+    Computed once in the constructor: the detector looks at tens of thousands of words
+    per megabyte of technical text.
 
-    @cached_property
-    def low(self) -> str:
-        return self.text.casefold()
+    >>> w = Word(0, 6, "iPhone", glued=False)
+    >>> w.is_identifier, w.is_title, w.is_lower
+    (True, False, False)
+    """
 
-    @property
-    def is_title(self) -> bool:
-        return self.text[:1].isupper() and self.text[1:] == self.text[1:].lower()
+    __slots__ = ("end", "glued", "is_identifier", "is_lower", "is_stopword", "is_title", "low",
+                 "start", "text")
 
-    @property
-    def is_lower(self) -> bool:
-        return self.text == self.text.lower()
+    def __init__(self, start: int, end: int, text: str, glued: bool) -> None:
+        self.start, self.end, self.text, self.glued = start, end, text, glued
+        self.low, self.is_lower, self.is_title, self.is_stopword, mixed = _shape(text)
+        self.is_identifier = glued or mixed
 
-    @property
-    def is_identifier(self) -> bool:
-        """Acronyms, CamelCase, words stuck to digits: names or code, never a common word."""
-        t = self.text
-        if self.glued or len(t) == 1:
-            return True
-        letters = [c for c in t if c.isalpha()]
-        upper = sum(c.isupper() for c in letters)
-        return upper > 1 or (upper == 1 and not t[0].isupper())
-
-    @property
-    def is_stopword(self) -> bool:
-        return self.low in english_stopwords()
+    def glue(self) -> None:
+        """Mark as stuck to a number or code (units, identifiers): never a common word."""
+        self.glued = self.is_identifier = True
 
 
+@lru_cache(maxsize=200_000)
+def _shape(text: str) -> tuple[str, bool, bool, bool, bool]:
+    """(casefolded, lower case, Title Case, English stopword, identifier-shaped) of a word.
+
+    Identifier-shaped: one letter (x, n), acronyms and CamelCase (GPU, iPhone).
+
+    >>> _shape("iPhone")
+    ('iphone', False, False, False, True)
+    """
+    low = text.casefold()
+    upper = sum(1 for c in text if c.isupper())
+    mixed = len(text) == 1 or upper > 1 or (upper == 1 and not text[0].isupper())
+    return low, text == low, upper == 1 and text[0].isupper(), low in english_stopwords(), mixed
+
+
+@lru_cache(maxsize=200_000)
 def common_foreign(word: str, target_wordfreq: str) -> bool:
     """An ordinary English dictionary word rather than a name or a borrowed tech term.
 
@@ -133,28 +142,36 @@ class LatinWordDetector(Detector):
     # -- words and runs
 
     def _runs(self, ctx: Context) -> list[list[Word]]:
+        """Latin words outside protected regions, grouped into runs of neighbours.
+
+        One regex pass finds whole runs; only a run's first and last word can touch a
+        digit or a letter of another script, so only they are looked at closely.
+        """
         text = ctx.text
         runs: list[list[Word]] = []
-        prev_end = -10
-        for m in _WORD.finditer(text):
-            s, e = m.span()
-            if ctx.protected(s, e):
-                prev_end = -10
-                continue
-            before = text[s - 1] if s else " "
-            after = text[e] if e < len(text) else " "
-            glued = _glued(before) or _glued(after)
-            if glued and (before.isalpha() or after.isalpha()):
-                continue  # a hybrid token: mixed_script/foreign_word of ScriptDetector
-            word = Word(s, e, m.group(), glued)
-            if _UNIT_BEFORE.search(text, max(0, s - 2), s) and len(word.text) <= 4:
-                word.glued = True  # 5 GHz, 10 kg: units
-            gap_ok = prev_end >= 0 and _RUN_GAP.fullmatch(text, prev_end, s) is not None
-            if runs and gap_ok:
-                runs[-1].append(word)
-            else:
-                runs.append([word])
-            prev_end = e
+        for gap_start, gap_end in ctx.unprotected():
+            for r in _RUN.finditer(text, gap_start, gap_end):
+                words = [Word(m.start(), m.end(), m.group(), False)
+                         for m in _WORD.finditer(text, r.start(), r.end())]
+                first, last = words[0], words[-1]
+                before = text[first.start - 1] if first.start else " "
+                after = text[last.end] if last.end < len(text) else " "
+                if _glued(before):
+                    if before.isalpha():
+                        words.pop(0)  # a hybrid token: ScriptDetector's business
+                    else:
+                        first.glue()
+                elif len(first.text) <= 4 and _UNIT_BEFORE.search(
+                    text, max(0, first.start - 2), first.start
+                ):
+                    first.glue()  # 5 GHz, 10 kg: units
+                if words and _glued(after):
+                    if after.isalpha():
+                        words.pop()
+                    else:
+                        words[-1].glue()
+                if words:
+                    runs.append(words)
         return runs
 
     # -- whole lines in another language
@@ -163,15 +180,20 @@ class LatinWordDetector(Detector):
         """Lines whose prose is mostly Latin words of another language: ``wrong_language``."""
         profile = ctx.policy.profile
         by_line: dict[int, list[Word]] = {}
+        starts, line = ctx.line_starts, 1
         for run in runs:
             for w in run:
-                by_line.setdefault(ctx.line(w.start), []).append(w)
+                while line < len(starts) and starts[line] <= w.start:
+                    line += 1
+                by_line.setdefault(line, []).append(w)
         text = ctx.text
         for line, words in by_line.items():
             s = ctx.line_starts[line - 1]
             e = ctx.line_starts[line] - 1 if line < len(ctx.line_starts) else len(text)
             latin = sum(w.end - w.start for w in words)
-            native = sum(1 for c in text[s:e] if c.isalpha()) - latin
+            if latin * 4 < e - s:
+                continue  # too little Latin for a Latin line
+            native = len(_LETTER.findall(text, s, e)) - latin
             if latin < 2 * max(native, 1) or not self._is_sentence(ctx, words):
                 continue
             lang, _ = best_foreign_language([w.text for w in words], profile.foreign_lexicons)
@@ -210,12 +232,13 @@ class LatinWordDetector(Detector):
         wf = profile.wordfreq
         if "en" in ctx.requested:
             return
-        if len(run) >= 3:
+        asked = ctx.requested.intersection(profile.foreign_lexicons)
+        if asked and len(run) >= 3:
             lang, _ = best_foreign_language([w.text for w in run], profile.foreign_lexicons)
-            if lang in ctx.requested:
+            if lang in asked:
                 return
         stops = [w for w in run if w.is_stopword and w.is_lower]
-        if len(run) >= 4 and len(stops) >= 2:
+        if len(run) >= CLAUSE_WORDS and len(stops) >= 2:
             lang, _ = best_foreign_language([w.text for w in run], profile.foreign_lexicons)
             if lang not in ctx.requested:
                 yield ctx.finding(
@@ -225,27 +248,36 @@ class LatinWordDetector(Detector):
                     f"{LANGUAGE_NAMES.get(lang, lang)} clause inside {profile.name} prose",
                 )
             return
+        if len(run) == 1 and self._quoted_identifier(ctx, run[0]):
+            return
         flagged = [
             w
             for w in run
             if not w.is_identifier
             and not ctx.allowed_word(w.text)
-            and w.is_lower
-            and common_foreign(w.text, wf)
+            and (
+                (w.is_lower and common_foreign(w.text, wf))
+                or w.low in english_language_names()
+            )
         ]
         if len(flagged) == 1 and len(flagged[0].text) < LONE_WORD_MIN:
             return  # "r/aws", "bug": too short to call a word on its own
         if not flagged:
             return
         if any(w.is_title for w in run) and all(
-            w.is_title or w.is_identifier or w.low in _TITLE_JOINERS for w in run
+            (w.is_title and w.low not in english_language_names())
+            or w.is_identifier
+            or w.low in _TITLE_JOINERS
+            for w in run
         ):
             return  # Title Case with joiners: a name ("World of Warcraft")
         start, end = run[0].start, run[-1].end
+        gloss = self._is_gloss(ctx, start, end, run)
+        if not gloss and len(flagged) < len(run) and not any(w.is_stopword for w in run):
+            start, end = flagged[0].start, flagged[-1].end  # not a phrase: just the words
         suffix = _SUFFIX.match(ctx.text, end)
         if suffix:
             end = suffix.end()
-        gloss = self._is_gloss(ctx, start, end, run)
         severity = "major" if not gloss or ctx.policy.preset.gloss_major else "minor"
         what = "parenthesised foreign gloss" if gloss else "foreign word in prose"
         yield ctx.finding(
@@ -255,6 +287,17 @@ class LatinWordDetector(Detector):
             f"{what} in {profile.name} text: “{ctx.text[start:end]}”",
             severity=severity,
         )
+
+    @staticmethod
+    def _quoted_identifier(ctx: Context, word: Word) -> bool:
+        """``ключ "name"``, ``кнопку "Save"``: a quoted word named by a noun before it."""
+        text, cues = ctx.text, ctx.policy.profile.identifier_cues
+        if not cues or word.start == 0 or word.end >= len(text):
+            return False
+        if text[word.start - 1] not in "\"'«“`" or text[word.end] not in "\"'»”`":
+            return False
+        before = text[max(0, word.start - 30) : word.start - 1].casefold().split()[-2:]
+        return any(w.startswith(cue) for w in before for cue in cues)
 
     @staticmethod
     def _is_gloss(ctx: Context, start: int, end: int, run: list[Word]) -> bool:

@@ -23,19 +23,28 @@ import regex
 _FENCE = regex.compile(r"(?m)^[ \t>]*(`{3,}|~{3,})[^\n]*$")
 _INLINE_CODE = regex.compile(r"(`+)(?!`)[^\n]*?(?<!`)\1(?!`)")
 _URL = regex.compile(
-    r"(?i)\b(?:(?:https?|ftp|file|ssh|git|s3|wss?)://|www\.)[^\s<>\"'«»`]+"
-    r"|\b(?:[a-z0-9-]+\.)+(?:com|org|net|io|ru|dev|ai|edu|gov|info|me|app|co|uk|de|рф)"
-    r"(?:/[^\s<>\"'«»`]*)?\b"
+    r"\b(?:(?:[Hh][Tt][Tt][Pp][Ss]?|[Ff][Tt][Pp]|file|ssh|git|s3|wss?)://|www\.)[^\s<>\"'«»`]+"
 )
-_EMAIL = regex.compile(r"(?i)\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
+#: Searched from the "@" and extended to the left by hand: a leading ``[\w.+-]+`` would
+#: be tried at every word of the text.
+_EMAIL_TAIL = regex.compile(r"@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+\b")
+_EMAIL_HEAD = regex.compile(r"[A-Za-z0-9._+-]+$")
 _PATH = regex.compile(
-    r"(?:(?<![\w/])(?:~|\.{1,2})?/(?:[\w.@+-]+/)*[\w.@+-]+/?)"
+    r"(?<![\w/])(?:~|\.{1,2})?/(?:[A-Za-z0-9_.@+-]+/)*[A-Za-z0-9_.@+-]+/?"
     r"|\b[A-Za-z]:\\[^\s\"'«»]+"
-    r"|\b[\w-]+(?:\.[\w-]+)*\.(?:py|js|ts|tsx|jsx|json|jsonl|yaml|yml|toml|ini|cfg|txt|md|csv"
+)
+#: File names and bare domains are found from their ending and extended left by hand, so
+#: the text is not scanned word by word.
+_FILE_TAIL = regex.compile(
+    r"\.(?:py|js|ts|tsx|jsx|json|jsonl|yaml|yml|toml|ini|cfg|txt|md|csv"
     r"|tsv|html|css|xml|sh|bat|ps1|exe|dll|so|c|h|cpp|hpp|rs|go|java|kt|rb|php|sql|ipynb|pdf"
     r"|docx?|xlsx?|pptx?|png|jpe?g|gif|svg|mp[34]|wav|zip|tar|gz|log|lock|env|gguf|bin"
     r"|safetensors|pt|onnx)\b"
 )
+_DOMAIN_TAIL = regex.compile(
+    r"\.(?:com|org|net|io|ru|dev|ai|edu|gov|info|me|app|co|uk|de)(?:/[^\s<>\"'«»`]*)?\b"
+)
+_NAME_HEAD = regex.compile(r"(?<![\w.-])[A-Za-z0-9_-][A-Za-z0-9_.-]*$")
 _LATEX = regex.compile(
     r"\$\$.+?\$\$|(?<![\\\w$])\$(?=\S)[^$\n]{1,200}?(?<=\S)\$(?!\d)|\\\(.+?\\\)|\\\[.+?\\\]"
     r"|\\begin\{(\w+\*?)\}.*?\\end\{\1\}|\\[a-zA-Z]+(?:\{[^{}\n]*\})*",
@@ -49,8 +58,8 @@ _HANDLE = regex.compile(r"(?<![\w#@])[#@][\w.-]*[^\W\d_][\w-]*")
 #: snake_case, dotted.names, CamelCase.method, --flags, key=value: identifiers in prose.
 _IDENT = regex.compile(
     r"(?<![\w-])(?:--?[A-Za-z][\w-]*(?:=\S+)?"
-    r"|[A-Za-z_]\w*(?:[._]\w+)+(?:\(\))?"
-    r"|[A-Za-z_]\w*=[^\s,;]+)"
+    r"|[A-Za-z_][A-Za-z0-9_]*(?:[._][A-Za-z0-9_]+)+(?:\(\))?"
+    r"|[A-Za-z_][A-Za-z0-9_]*=[^\s,;]+)"
 )
 
 
@@ -69,9 +78,9 @@ _CODE_LINE = regex.compile(
     r"|node|cd|ls|mkdir|rm|cp|mv|cat|curl|wget|chmod|chown|export|source|make|cargo|go|javac?"
     r"|gcc|g\+\+|ssh|scp|systemctl|journalctl|grep|tar|unzip|ollama|uv|poetry)"
     r"[ \t]+[-\w./$\"'=:@][^\n\p{Cyrillic}]*"
-    r"|(?![^\n]*?(?:\b[A-Za-z]+[ ,]+){4}[A-Za-z])"
-    r"(?:[^\n\p{Cyrillic}]*(?:[;{]|\w\([^\n]*\)[ \t]*\{?)[ \t]*$"
-    r"|[\w.$\[\]'\"]+[ \t]*(?:[-+*/%|&^]|//|\*\*)?=[ \t]*[^\s=][^\n\p{Cyrillic}]*)"
+    r"|(?=[^\n\p{Cyrillic}]*$)(?![^\n]*?(?:\b[A-Za-z]+[ ,]+){4}[A-Za-z])"
+    r"(?:[^\n]*(?:[;{]|\w\([^\n]*\)[ \t]*\{?)[ \t]*$"
+    r"|[\w.$\[\]'\"]+[ \t]*(?:[-+*/%|&^]|//|\*\*)?=[ \t]*[^\s=][^\n]*)"
     r")"
 )
 
@@ -96,8 +105,10 @@ class Regions:
         if "." in text or "/" in text or "\\" in text:
             found += [(m.start(), m.end(), "url") for m in _URL.finditer(text)]
             found += [(m.start(), m.end(), "path") for m in _PATH.finditer(text)]
+            found += _extend_left(text, _FILE_TAIL, "path")
+            found += _extend_left(text, _DOMAIN_TAIL, "url")
         if "@" in text:
-            found += [(m.start(), m.end(), "email") for m in _EMAIL.finditer(text)]
+            found += _emails(text)
         if "#" in text or "@" in text:
             found += [(m.start(), m.end(), "handle") for m in _HANDLE.finditer(text)]
         if "$" in text or "\\" in text:
@@ -129,11 +140,39 @@ class Regions:
         return [(s, e) for s, e, k in self.spans if k == "code"]
 
 
+def _extend_left(text: str, tail: regex.Pattern[str], kind: str) -> list[tuple[int, int, str]]:
+    """Names that end in ``tail`` (``main.py``, ``example.com/x``), extended to their start.
+
+    >>> _extend_left("см. main.py и docs.python.org/3", _FILE_TAIL, "path")
+    [(4, 11, 'path')]
+    """
+    found = []
+    for m in tail.finditer(text):
+        head = _NAME_HEAD.search(text, max(0, m.start() - 80), m.start())
+        if head:
+            found.append((head.start(), m.end(), kind))
+    return found
+
+
+def _emails(text: str) -> list[tuple[int, int, str]]:
+    """E-mail addresses, found from their "@".
+
+    >>> _emails("пишите на a.b@example.com!")
+    [(10, 25, 'email')]
+    """
+    found = []
+    for m in _EMAIL_TAIL.finditer(text):
+        head = _EMAIL_HEAD.search(text, max(0, m.start() - 64), m.start())
+        if head:
+            found.append((head.start(), m.end(), "email"))
+    return found
+
+
 def _fenced_blocks(text: str) -> list[tuple[int, int, str]]:
     """Fenced code blocks; an unclosed fence runs to the end of the text.
 
     >>> _fenced_blocks("a\\n```py\\nx\\n```\\nb")
-    [(2, 14, 'code')]
+    [(2, 13, 'code')]
     """
     blocks: list[tuple[int, int, str]] = []
     open_at: int | None = None
@@ -150,8 +189,14 @@ def _fenced_blocks(text: str) -> list[tuple[int, int, str]]:
     return blocks
 
 
+#: Which kind names a merged span: the ones POLICY.md protects from fixes come first.
+_RANK = {k: i for i, k in enumerate(
+    ("code", "url", "email", "path", "latex", "math", "markup", "handle", "identifier")
+)}
+
+
 def _merge(spans: list[tuple[int, int, str]]) -> tuple[tuple[int, int, str], ...]:
-    """Merge overlapping spans; code wins over other kinds it overlaps.
+    """Merge overlapping spans; the kind of highest rank (code first) names the result.
 
     >>> _merge([(0, 5, "url"), (3, 9, "code"), (12, 14, "path")])
     ((0, 9, 'code'), (12, 14, 'path'))
@@ -162,7 +207,7 @@ def _merge(spans: list[tuple[int, int, str]]) -> tuple[tuple[int, int, str], ...
             continue
         if merged and s < merged[-1][1]:
             ps, pe, pk = merged[-1]
-            merged[-1] = (ps, max(pe, e), "code" if "code" in (pk, k) else pk)
+            merged[-1] = (ps, max(pe, e), min(pk, k, key=_RANK.__getitem__))
         else:
             merged.append((s, e, k))
     return tuple(merged)

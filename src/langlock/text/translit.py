@@ -123,8 +123,9 @@ _DEFAULT_THRESHOLDS: dict[str, float] = {
     "lone_max_foreign": 2.5,
     "lone_min_score": 2.0,
     "lone_max_cost": 1.5,
+    "lone_cost_per_letter": 0.15,
     "long_min_letters": 8,
-    "long_min_ru": 1.0,
+    "long_min_ru": 1.5,
     "long_max_foreign": 1.0,
     "long_min_score": 1.0,
     "acronym_max_letters": 4,
@@ -493,8 +494,8 @@ def _best_reading(lang: str, word: str) -> _Reading | None:
     if best is None and "-" in word.strip("-"):
         parts = [p for p in word.split("-") if p]
         readings = [_best_reading(lang, p) for p in parts]
-        if readings and all(r is not None for r in readings):
-            rs = [r for r in readings if r is not None]
+        rs = [r for r in readings if r is not None and len(r.cyr) > 1]
+        if rs and len(rs) == len(parts):
             cyr = "-".join(r.cyr for r in rs)
             return _Reading(cyr, min(r.ru for r in rs), sum(r.cost for r in rs),
                             all(r.name_only for r in rs), any(r.name_any for r in rs),
@@ -568,7 +569,7 @@ def _soft_apostrophe(word: str, sch: _Scheme) -> bool:
 def _evidence(lang: str, word: str) -> _Evidence:
     """Everything known about one normalized Latin word, context aside (cached)."""
     sch = _load_scheme(lang)
-    letters = sum(1 for c in word if c.isalpha())
+    letters = sum(1 for c in word if c.isalnum())
     if sch is None:
         return _Evidence(None, 0.0, letters, ())
     shapes = tuple((g.name, bool(g.shape.search(word)), bool(g.marker.search(word)))
@@ -595,21 +596,31 @@ class _Item:
     label: str = "X"  # A(nchor), S(upport), W(eak), X (not Russian)
 
 
-def _guard_penalty(items: list[_Item], i: int, sch: _Scheme) -> float:
+def _run_shape_counts(items: list[_Item], n_guards: int) -> list[tuple[int, int]]:
+    """Per guard: how many words of the run fit its shape, and how many show a marker."""
+    counts = []
+    for gi in range(n_guards):
+        fit = sum(1 for it in items if it.ev.shapes[gi][1])
+        marks = sum(1 for it in items if it.ev.shapes[gi][2])
+        counts.append((fit, marks))
+    return counts
+
+
+def _guard_penalty(item: _Item, counts: list[tuple[int, int]], run_len: int,
+                   sch: _Scheme) -> float:
     """Score lost to romaji/pinyin/Korean look-alikes, judged with the run's markers."""
     penalty = 0.0
     for gi, guard in enumerate(sch.guards):
-        _, fits, marked = items[i].ev.shapes[gi]
+        _, fits, marked = item.ev.shapes[gi]
         if not fits:
             continue
         if marked:
             penalty = max(penalty, guard.penalty)
             continue
         if guard.run_markers:
-            others = [it for j, it in enumerate(items) if j != i]
-            fit = sum(1 for it in others if it.ev.shapes[gi][1])
-            marks = sum(1 for it in others if it.ev.shapes[gi][2])
-            if marks and fit * 2 >= len(others):
+            fit, marks = counts[gi]
+            others_fit, others = fit - 1, run_len - 1
+            if marks and others_fit * 2 >= others:
                 penalty = max(penalty, guard.penalty)
     return penalty
 
@@ -625,16 +636,17 @@ def _is_mixed_case(text: str) -> bool:
 
     >>> _is_mixed_case("iPhone"), _is_mixed_case("Privet"), _is_mixed_case("PRIVET")
     (True, False, False)
+    >>> _is_mixed_case("zh-Hant"), _is_mixed_case("Rostov-na-Donu")
+    (True, False)
     """
     letters = [c for c in text if c.isalpha()]
     if not letters or all(c.isupper() for c in letters):
         return False
-    for part in re.split(r"[-'’]", text):
-        if any(c.isupper() for c in part[1:]):
-            return True
-        if part[:1].islower() and any(c.isupper() for c in part):
-            return True
-    return False
+    parts = [p for p in re.split(r"[-'’]", text) if p]
+    if any(any(c.isupper() for c in part[1:]) for part in parts):
+        return True
+    # a capital after a lower-case part: zh-Hant, e-Mail (not Po-russki, Rostov-na-Donu)
+    return any(a[:1].islower() and b[:1].isupper() for a, b in zip(parts, parts[1:]))
 
 
 def _label(item: _Item, sch: _Scheme, run_len: int) -> str:
@@ -684,54 +696,61 @@ def _lone_ok(item: _Item, sch: _Scheme, in_run: bool) -> bool:
         if r.noun_only and (item.score < t["title_noun_min_score"]
                             or ev.foreign > t["title_noun_max_foreign"]):
             return False  # Sberbank: maybe a brand
+    if r.cost > max(t["lone_max_cost"], t["lone_cost_per_letter"] * ev.letters):
+        return False
     if (ev.letters >= t["lone_min_letters"] and r.ru >= t["lone_min_ru"]
-            and ev.foreign <= t["lone_max_foreign"] and item.score >= t["lone_min_score"]
-            and r.cost <= t["lone_max_cost"]):
+            and ev.foreign <= t["lone_max_foreign"] and item.score >= t["lone_min_score"]):
         return True
-    return (ev.letters >= t["long_min_letters"] and r.ru >= t["long_min_ru"]
-            and ev.foreign <= t["long_max_foreign"] and item.score >= t["long_min_score"]
-            and r.cost <= t["lone_max_cost"])
+    # long and nothing else, in Russian prose only: rare English words (grammeme) are
+    # Russian word forms too often for this to hold amid English
+    return (not in_run and ev.letters >= t["long_min_letters"] and r.ru >= t["long_min_ru"]
+            and ev.foreign <= t["long_max_foreign"] and item.score >= t["long_min_score"])
 
 
 def _confidence(strength: float) -> float:
     """Map summed evidence (Zipf units) to (0.5, 0.99].
 
     >>> _confidence(0.0), _confidence(10.0)
-    (0.5, 0.96)
+    (0.5, 0.98)
     """
     return round(min(0.99, 0.5 + 0.5 * (1.0 - math.exp(-max(0.0, strength) / 3.0))), 2)
 
 
+def _chain_flagged(chain: list[_Item], sch: _Scheme, in_run: bool) -> bool:
+    """Whether the Russian-looking words of one chain make it translit.
+
+    A clearly Russian word with company (``ya ne znayu``), a lone word that is strong
+    on its own (``spasibo``), or a phrase whose best word is strongly Russian and whose
+    words together lean Russian (``kak dela``: "dela" is also Portuguese).
+    """
+    t = sch.thresholds
+    strong = [it for it in chain if it.label in "AS"]
+    if not strong:
+        return False
+    if any(it.label == "A" for it in strong) and len(strong) >= 2:
+        return True
+    if len(strong) == 1 and _lone_ok(strong[0], sch, in_run):
+        return True
+    return (len(chain) >= 2 and max(it.score for it in strong) >= t["pair_min_best_score"]
+            and sum(it.score for it in chain) >= t["pair_min_total"]
+            and any(it.ev.letters >= 4 for it in chain))
+
+
 def _judge_chain(chain: list[_Item], sch: _Scheme, run_len: int) -> list[tuple[_Item, float]]:
     """Hits within one chain of A/S/W words (consecutive neighbours in a run)."""
-    t = sch.thresholds
-    anchors = [it for it in chain if it.label == "A"]
-    supports = [it for it in chain if it.label == "S"]
-    strong = anchors + supports
-    strength = sum(max(0.0, it.score) for it in strong)
-    in_run = run_len > 1
     if len(chain) > 1 and all(_is_title(it.text) for it in chain):
         return []  # a list of names: Sberbank Gazprom Lada
-    flagged = False
-    if anchors and len(strong) >= 2:
-        flagged = True
-    elif anchors and any(_lone_ok(it, sch, in_run) for it in anchors):
-        flagged = True
-    elif (len(supports) >= 2 and max(it.score for it in supports) >= t["pair_min_best_score"]
-          and sum(max(0.0, it.score) for it in supports) >= t["pair_min_total"]
-          and any(it.ev.letters >= 4 for it in supports)):
-        flagged = True
-    if not flagged:
-        return [(it, _confidence(strength)) for it in chain
-                if len(chain) == 1 and it.label in "AS" and _lone_ok(it, sch, in_run)]
-    # weak words join only when they touch the flagged core
+    if not _chain_flagged(chain, sch, run_len > 1):
+        return []
+    strong = [it for it in chain if it.label in "AS"]
+    # weak words (da, no) join only where they touch the flagged core
     idx = [i for i, it in enumerate(chain) if it.label in "AS"]
     lo, hi = min(idx), max(idx)
     while lo > 0 and chain[lo - 1].label == "W":
         lo -= 1
     while hi < len(chain) - 1 and chain[hi + 1].label == "W":
         hi += 1
-    conf = _confidence(strength)
+    conf = _confidence(sum(max(0.0, it.score) for it in strong))
     return [(it, conf) for it in chain[lo:hi + 1]]
 
 
@@ -804,12 +823,13 @@ class TranslitDetector:
         for start, end, text in run:
             ev = _evidence(sch.lang, _normalize(text))
             items.append(_Item(start, end, text, ev, 0.0))
-        for i, it in enumerate(items):
+        counts = _run_shape_counts(items, len(sch.guards))
+        for it in items:
             r = it.ev.reading
             if r is None:
                 continue
             it.score = r.ru - it.ev.foreign - sch.cost_weight * r.cost
-            it.score -= _guard_penalty(items, i, sch)
+            it.score -= _guard_penalty(it, counts, len(items), sch)
             it.label = _label(it, sch, len(items))
         hits: list[TranslitHit] = []
         chain: list[_Item] = []
