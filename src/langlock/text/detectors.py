@@ -154,14 +154,12 @@ _WORD = regex.compile(r"\w+")
 class RepetitionDetector(Detector):
     """Degenerate loops: the same line again and again, or one phrase looping in a line.
 
-    Outside code, three identical lines in a row with a letter or digit in them are a loop
-    (tables excluded); in code too, ``long_run`` copies are one; lines with no letter or
-    digit (ASCII art, rules) only at ``art_run`` copies.
+    Outside code and tables, three identical lines in a row with a letter or digit in them
+    are a loop; lines of symbols only (rules, ASCII art) at ``long_run`` copies.
     """
 
     min_run: int = 3
     long_run: int = 10
-    art_run: int = 30
     paragraph: int = 40
     phrase_repeats: int = 4
     max_ngram: int = 8
@@ -200,12 +198,12 @@ class RepetitionDetector(Detector):
             run_key, run, gap = key or "", ([idx] if key else []), False
 
     def _is_loop(self, ctx: Context, key: str, run: list[int]) -> bool:
-        if not any(c.isalnum() for c in key):
-            return len(run) >= self.art_run  # ASCII art and table rules repeat by design
+        start = ctx.line_starts[run[0]]
+        if key.startswith("|") or ctx.in_code(start, start + 1):
+            return False  # POLICY.md: tables and code repeat rows by design
         if len(run) >= self.long_run:
             return True
-        start = ctx.line_starts[run[0]]
-        return len(run) >= self.min_run and not key.startswith("|") and not ctx.in_code(start, start + 1)
+        return len(run) >= self.min_run and any(c.isalnum() for c in key)
 
     def _phrase_loops(self, ctx: Context) -> Iterator[Finding]:
         text, starts = ctx.text, ctx.line_starts

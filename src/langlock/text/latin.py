@@ -279,12 +279,12 @@ class LatinWordDetector(Detector):
         if suffix:
             end = suffix.end()
         severity = "major" if not gloss or ctx.policy.preset.gloss_major else "minor"
-        what = "parenthesised foreign gloss" if gloss else "foreign word in prose"
+        what = "parenthesised foreign gloss" if gloss else "foreign word"
         yield ctx.finding(
             "foreign_word",
             start,
             end,
-            f"{what} in {profile.name} text: “{ctx.text[start:end]}”",
+            f"{what} in {profile.name} prose: “{ctx.text[start:end]}”",
             severity=severity,
         )
 

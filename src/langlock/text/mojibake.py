@@ -36,6 +36,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -114,6 +115,7 @@ _COMMON = frozenset("«»‹›—–‐‑‒―…“”„‟‘’‚‛№�
 _PUNCT_OK = frozenset("«»‹›—–‐‑‒―…“”„‟‘’‚‛•№™€†‡‰′″\xa0\u2009\u202f")
 
 _MAX_ROUNDS = 3
+_FTFY_MAX = 1 << 16  # longer candidates skip ftfy (about 0.8 s/MB); our tables cover them
 _MAX_GAP = 32  # characters allowed between two mojibake words of one span
 _ASCII_GAP = r"[\t\x20-\x7e]"
 _LETTER = r"[^\W\d_]"  # one letter, in ``re`` syntax
@@ -144,6 +146,7 @@ class MojibakeSpan:
 # --------------------------------------------------------------------------- byte tables
 
 
+@lru_cache(maxsize=64)
 def _table(codecs: tuple[str, ...]) -> dict[str, int]:
     """Map each character of one or more single-byte codecs to its byte.
 
@@ -238,6 +241,8 @@ class _Utf8Family:
     codecs: tuple[str, ...]
     table: dict[str, int]
     alias: dict[str, int]
+    to_bytes: dict[int, str]  # for str.translate: character -> chr(its byte)
+    known: dict[int, None]  # for str.translate: deletes every character of the table
     word_re: re.Pattern[str]
     span_re: re.Pattern[str]
     seed_re: re.Pattern[str]
@@ -268,6 +273,8 @@ class _Profile:
     legacy: tuple[_LegacyFamily, ...]
     tells_re: re.Pattern[str]
     caps_re: re.Pattern[str]
+    drop_target: dict[int, None]  # for str.translate: deletes letters of the alphabet
+    drop_plain: dict[int, None]  # deletes printable ASCII, tab, newlines and _PUNCT_OK
 
 
 def _lexicon_lang(letters: frozenset[str]) -> str | None:
@@ -326,6 +333,8 @@ def _utf8_family(codecs: tuple[str, ...], letters: frozenset[str]) -> _Utf8Famil
         codecs=codecs,
         table=table,
         alias=alias,
+        to_bytes={ord(ch): chr(b) for ch, b in table.items()},
+        known=dict.fromkeys(map(ord, table.keys() | alias.keys())),
         word_re=re.compile(word),
         span_re=re.compile(span),
         seed_re=re.compile(seed),
@@ -385,10 +394,11 @@ def _profile(alphabet: str) -> _Profile:
     utf8 = tuple(_utf8_family(codecs, letters) for codecs in _UTF8_MISREAD)
     legacy: list[_LegacyFamily] = []
     if lang is not None:
-        koi8_r_ok = _legacy_family("koi8_r", "cp1251", letters) is not None
+        # KOI8-R where it covers the alphabet, else KOI8-U (Ukrainian); never both
+        skip = "koi8_u" if _legacy_family("cp1251", "koi8_r", letters) else "koi8_r"
         for shown, real in _LEGACY_MIXUPS:
-            if koi8_r_ok and "koi8_u" in (shown, real):
-                continue  # KOI8-R covers the alphabet; KOI8-U would only repeat it
+            if skip in (shown, real):
+                continue
             fam = _legacy_family(shown, real, letters)
             if fam is not None:
                 legacy.append(fam)
@@ -405,7 +415,18 @@ def _profile(alphabet: str) -> _Profile:
     # than an alternation, and ``[A][A]`` three times faster than ``[A]{2}``.
     tells_re = re.compile(_cls(tells))
     caps_re = re.compile(_cls(upper) * 2)
-    return _Profile(letters, lang, utf8, tuple(legacy), tells_re, caps_re)
+    both = letters | {ch.upper() for ch in letters}
+    plain = {chr(c) for c in range(0x20, 0x7F)} | set("\t\n\r") | _PUNCT_OK
+    return _Profile(
+        letters,
+        lang,
+        utf8,
+        tuple(legacy),
+        tells_re,
+        caps_re,
+        dict.fromkeys(map(ord, both)),
+        dict.fromkeys(map(ord, plain - both)),
+    )
 
 
 def _has_seed(s: str, prof: _Profile) -> bool:
@@ -577,6 +598,25 @@ def _utf8_bytes(s: str, fam: _Utf8Family) -> bytes | None:
     >>> _utf8_bytes("Р РѕСЃ", f).decode()
     'Рос'
     """
+    if s.translate(fam.known):
+        return None  # a character the code page does not have
+    if "\ufffd" in s:
+        return _utf8_bytes_alias(s, fam)
+    raw = s.translate(fam.to_bytes).encode("latin-1")
+    if " " in fam.alias and " " in s:
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return _utf8_bytes_alias(s, fam)
+    return raw
+
+
+def _utf8_bytes_alias(s: str, fam: _Utf8Family) -> bytes | None:
+    """``_utf8_bytes`` the slow way, reading aliases where a continuation byte is due.
+
+    >>> _utf8_bytes_alias("Р С", _profile(RU_ALPHABET).utf8[1])
+    b'\\xd0\\xa0\\xd1'
+    """
     out = bytearray()
     need = 0
     table, alias = fam.table, fam.alias
@@ -631,12 +671,17 @@ def _legacy_whole(s: str, fam: _LegacyFamily, lang: str) -> str | None:
     after = _legacy_decode(s, fam, strict=True)
     if after is None or after == s:
         return None
-    befores = [m.group() for m in fam.word_re.finditer(s)]
-    if not befores:
-        return None
-    afters = [b.translate(fam.trans) for b in befores]
-    classes = [_word_class(b, a, fam, lang) for b, a in zip(befores, afters, strict=True)]
-    if _BAD in classes or not _segment_ok(classes, befores, afters, fam):
+    befores: list[str] = []
+    afters: list[str] = []
+    classes: list[int] = []
+    for m in fam.word_re.finditer(s):
+        before = m.group()
+        afters.append(before.translate(fam.trans))
+        befores.append(before)
+        classes.append(_word_class(before, afters[-1], fam, lang))
+        if classes[-1] == _BAD:
+            return None  # most strings fail at once; stop before judging every word
+    if not classes or not _segment_ok(classes, befores, afters, fam):
         return None
     return after
 
@@ -666,7 +711,7 @@ def _ftfy_step(s: str) -> tuple[str, _Steps] | None:
 
 def _one_round(s: str, prof: _Profile, use_ftfy: bool) -> Iterator[tuple[str, _Steps]]:
     """Every single repair of ``s`` that decodes cleanly, with the encodings it undid."""
-    if use_ftfy:
+    if use_ftfy and len(s) <= _FTFY_MAX:
         r = _ftfy_step(s)
         if r is not None:
             yield r
@@ -696,29 +741,22 @@ def _verdict(fixed: str, prof: _Profile, min_letters: int) -> int:
     >>> _verdict("Привет", p, 2), _verdict("Ѹ", p, 2), _verdict("—", p, 2), _verdict("«", p, 2)
     (2, 0, 2, 0)
     """
-    target = other = 0
-    punct3 = False
-    for ch in fixed:
-        if ch.isascii():
-            if ch.isprintable() or ch in "\t\n\r":
-                continue
-            return _NO
+    without_target = fixed.translate(prof.drop_target)
+    target = len(fixed) - len(without_target)
+    other = 0
+    for ch in without_target.translate(prof.drop_plain):  # what is left is rare: judge it
         if ch.isalpha():
-            if ch.lower() in prof.letters:
-                target += 1
-            else:
-                other += 1
-        elif ch in _PUNCT_OK:
-            punct3 = punct3 or ord(ch) >= 0x800
-        else:
-            cat = unicodedata.category(ch)
-            if cat[0] == "C" or ch == "\ufffd":
-                return _NO
-            if cat in ("So", "Sk", "Lm") or cat[0] == "M":
-                other += 1
-    letters_ok = target >= min_letters and other * 10 <= target
-    if not letters_ok and not (target == 0 and other == 0 and punct3):
-        return _NO
+            other += 1
+            continue
+        cat = unicodedata.category(ch)
+        if cat[0] == "C" or ch == "\ufffd":
+            return _NO
+        if cat in ("So", "Sk", "Lm") or cat[0] == "M":
+            other += 1
+    if target < min_letters or other * 4 > target:
+        punct3 = any(ord(ch) >= 0x800 and ch in _PUNCT_OK for ch in without_target)
+        if target or other or not punct3:
+            return _NO
     return _SEEDED if _has_seed(fixed, prof) else _CLEAN
 
 
@@ -772,36 +810,54 @@ def _search(s: str, prof: _Profile, min_letters: int) -> tuple[str, str] | None:
 # --------------------------------------------------------------------------- spans
 
 
-def _utf8_spans(line: str, offset: int, fam: _Utf8Family, prof: _Profile) -> list[MojibakeSpan]:
-    """Spans of UTF-8 read as ``fam`` in one line. A match that fails as a whole is split
-    into its words, and the runs of words that repair are kept."""
+def _quick_ok(word: str, fam: _Utf8Family, prof: _Profile) -> bool:
+    """Whether one word decodes as UTF-8 shown in ``fam`` to target letters (or to more
+    mojibake, for double damage); cheap enough to run on every word of a long span.
+
+    >>> f = _profile(RU_ALPHABET).utf8[1]
+    >>> _quick_ok("Рё", f, _profile(RU_ALPHABET)), _quick_ok("Сё", f, _profile(RU_ALPHABET))
+    (True, False)
+    """
+    b = _utf8_bytes(word, fam)
+    if b is None:
+        return False
+    try:
+        out = b.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return _verdict(out, prof, 1) != _NO or _has_seed(out, prof)
+
+
+def _utf8_candidate(
+    line: str, a: int, b: int, fam: _Utf8Family, prof: _Profile, offset: int
+) -> list[MojibakeSpan]:
+    """Repair ``line[a:b]``, a match of ``fam``'s grammar. When it fails as a whole, it is
+    split into its words and the runs of words that decode are tried on their own."""
+    chunk = line[a:b]
+    if not _has_seed(chunk, prof):
+        return []
+    r = _search(chunk, prof, min_letters=2)
+    if r is not None:
+        return [MojibakeSpan(offset + a, offset + b, chunk, *r)]
+    words = list(fam.word_re.finditer(line, a, b))
+    if len(words) < 2:
+        return []
+    ok = [_quick_ok(w.group(), fam, prof) for w in words]
     found: list[MojibakeSpan] = []
-    for m in fam.span_re.finditer(line):
-        chunk = m.group()
-        if not _has_seed(chunk, prof):
+    i = 0
+    while i < len(words):
+        if not ok[i]:
+            i += 1
             continue
-        r = _search(chunk, prof, min_letters=2)
+        j = i
+        while j + 1 < len(words) and ok[j + 1]:
+            j += 1
+        sa, sb = words[i].start(), words[j].end()
+        sub = line[sa:sb]
+        r = _search(sub, prof, min_letters=2) if _has_seed(sub, prof) else None
         if r is not None:
-            found.append(MojibakeSpan(offset + m.start(), offset + m.end(), chunk, *r))
-            continue
-        words = list(fam.word_re.finditer(chunk))
-        if len(words) < 2:
-            continue
-        ok = [_search(w.group(), prof, min_letters=1) is not None for w in words]
-        i = 0
-        while i < len(words):
-            if not ok[i]:
-                i += 1
-                continue
-            j = i
-            while j + 1 < len(words) and ok[j + 1]:
-                j += 1
-            a, b = m.start() + words[i].start(), m.start() + words[j].end()
-            sub = line[a:b]
-            r = _search(sub, prof, min_letters=2) if _has_seed(sub, prof) else None
-            if r is not None:
-                found.append(MojibakeSpan(offset + a, offset + b, sub, *r))
-            i = j + 1
+            found.append(MojibakeSpan(offset + sa, offset + sb, sub, *r))
+        i = j + 1
     return found
 
 
@@ -816,10 +872,13 @@ def _gap_ok(gap: str) -> bool:
     return all(ch.isascii() or not ch.isalpha() for ch in gap)
 
 
-def _legacy_spans(line: str, offset: int, fam: _LegacyFamily, prof: _Profile) -> list[MojibakeSpan]:
-    """Spans of one legacy 8-bit mix-up in one line, judged word by word with the lexicon."""
+def _legacy_spans(
+    line: str, offset: int, fam: _LegacyFamily, prof: _Profile, taken: _Taken
+) -> list[MojibakeSpan]:
+    """Spans of one legacy 8-bit mix-up in one line, judged word by word with the lexicon;
+    words inside spans already ``taken`` are skipped."""
     lang = prof.lang or "ru"
-    ms = list(fam.word_re.finditer(line))
+    ms = [m for m in fam.word_re.finditer(line) if taken.free(m.start(), m.end())]
     befores = [m.group() for m in ms]
     afters = [b.translate(fam.trans) for b in befores]
     classes = [_word_class(b, a, fam, lang) for b, a in zip(befores, afters, strict=True)]
@@ -831,7 +890,10 @@ def _legacy_spans(line: str, offset: int, fam: _LegacyFamily, prof: _Profile) ->
             continue
         j = i
         while (
-            j + 1 < n and classes[j + 1] != _BAD and _gap_ok(line[ms[j].end() : ms[j + 1].start()])
+            j + 1 < n
+            and classes[j + 1] != _BAD
+            and _gap_ok(line[ms[j].end() : ms[j + 1].start()])
+            and taken.free(ms[j].end(), ms[j + 1].start())
         ):
             j += 1
         while classes[j] == _NEUTRAL:
@@ -848,18 +910,64 @@ def _legacy_spans(line: str, offset: int, fam: _LegacyFamily, prof: _Profile) ->
     return found
 
 
-def _select(spans: list[MojibakeSpan]) -> list[MojibakeSpan]:
-    """Keep the longest of overlapping spans; return them sorted by start.
+class _Taken:
+    """Non-overlapping [start, end) intervals with a logarithmic overlap test.
 
-    >>> s = [MojibakeSpan(0, 4, "", "", ""), MojibakeSpan(2, 9, "", "", "")]
-    >>> [(x.start, x.end) for x in _select(s)]
-    [(2, 9)]
+    >>> t = _Taken()
+    >>> t.add(2, 5)
+    >>> t.free(0, 2), t.free(4, 6), t.free(5, 9)
+    (True, False, True)
     """
-    chosen: list[MojibakeSpan] = []
-    for sp in sorted(spans, key=lambda x: (x.start - x.end, x.start)):
-        if all(sp.end <= c.start or sp.start >= c.end for c in chosen):
-            chosen.append(sp)
-    return sorted(chosen, key=lambda x: x.start)
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+
+    def free(self, start: int, end: int) -> bool:
+        i = bisect_right(self.starts, start)
+        if i and self.ends[i - 1] > start:
+            return False
+        return i == len(self.starts) or self.starts[i] >= end
+
+    def add(self, start: int, end: int) -> None:
+        i = bisect_right(self.starts, start)
+        self.starts.insert(i, start)
+        self.ends.insert(i, end)
+
+
+def _line_spans(line: str, offset: int, prof: _Profile) -> list[MojibakeSpan]:
+    """All spans in one line: UTF-8 candidates longest first (a shorter candidate that
+    overlaps an accepted span is not even decoded), then legacy mix-ups in what is left."""
+    fams = _seeded_families(line, prof)
+    cands = [
+        (m.start(), m.end(), fam)
+        for fam in fams
+        if isinstance(fam, _Utf8Family)
+        for m in fam.span_re.finditer(line)
+    ]
+    cands.sort(key=lambda c: (c[0] - c[1], c[0]))
+    taken = _Taken()
+    found: list[MojibakeSpan] = []
+    for a, b, fam in cands:
+        if not taken.free(a, b):
+            continue
+        for sp in _utf8_candidate(line, a, b, fam, prof, 0):
+            if taken.free(sp.start, sp.end):
+                taken.add(sp.start, sp.end)
+                found.append(sp)
+    for lfam in fams:
+        if isinstance(lfam, _LegacyFamily):
+            for sp in _legacy_spans(line, 0, lfam, prof, taken):
+                if taken.free(sp.start, sp.end):
+                    taken.add(sp.start, sp.end)
+                    found.append(sp)
+    found.sort(key=lambda x: x.start)
+    if offset:
+        found = [
+            MojibakeSpan(x.start + offset, x.end + offset, x.text, x.fixed, x.explanation)
+            for x in found
+        ]
+    return found
 
 
 def _line_bounds(text: str, pos: int) -> tuple[int, int]:
@@ -915,10 +1023,5 @@ def find_mojibake(text: str, alphabet: str = RU_ALPHABET) -> list[MojibakeSpan]:
     prof = _profile(alphabet)
     spans: list[MojibakeSpan] = []
     for start, end in _seeded_lines(text, prof):
-        line = text[start:end]
-        for fam in _seeded_families(line, prof):
-            if isinstance(fam, _Utf8Family):
-                spans.extend(_utf8_spans(line, start, fam, prof))
-            else:
-                spans.extend(_legacy_spans(line, start, fam, prof))
-    return _select(spans)
+        spans.extend(_line_spans(text[start:end], start, prof))
+    return spans
