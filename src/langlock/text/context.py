@@ -25,6 +25,8 @@ class Context:
     policy: Policy
     prompt: str | None = None
     regions: Regions = field(init=False)
+    #: Per-check scratch space for detectors (words of a run, …), dropped with the context.
+    memo: dict[object, object] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.regions = Regions.find(self.text)

@@ -6,6 +6,7 @@ few C-level passes; Python-level work happens only where something suspicious wa
 
 from __future__ import annotations
 
+import re
 import tomllib
 import unicodedata
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ from langlock.policy import Profile
 from langlock.text.context import Context
 from langlock.text.findings import Finding
 from langlock.text.lexicon import LANGUAGE_NAMES, is_native_word, zipf
-from langlock.text.scripts import script_of, script_runs
+from langlock.text.scripts import script_class, script_of, script_runs
 
 
 class Detector:
@@ -72,9 +73,9 @@ class SpecialTokenDetector(Detector):
 
 # ------------------------------------------------------------------------------- invisible
 
-_INVISIBLE = regex.compile(
-    r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u00ad\ufffd\u180e"
-    r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\p{Cs}\U000e0001\U000e0020-\U000e007f]+"
+_INVISIBLE = re.compile(
+    "[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u00ad\ufffd\u180e"
+    "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\U000e0001\U000e0020-\U000e007f]+"
 )
 _EMOJI_SIDE = regex.compile(r"[\p{Extended_Pictographic}\p{Emoji_Modifier}\ufe0f\u20e3]")
 
@@ -435,14 +436,15 @@ class ScriptDetector(Detector):
 
 
 @cache
-def _script_seam_pattern(native: frozenset[str], alien: frozenset[str]) -> regex.Pattern[str]:
+def _script_seam_pattern(native: frozenset[str], alien: frozenset[str]) -> re.Pattern[str]:
     """Two adjacent letters, one native and one look-alike script: where a mixed word is.
 
     Searching for the seam, not for every Latin word, keeps clean text cheap.
     """
-    nat = "".join(rf"\p{{Script={s}}}" for s in sorted(native))
-    ali = "".join(rf"\p{{Script={s}}}" for s in sorted(alien))
-    return regex.compile(rf"[{nat}]\p{{M}}*[{ali}]|[{ali}]\p{{M}}*[{nat}]")
+    nat = "".join(script_class(s) for s in sorted(native))
+    ali = "".join(script_class(s) for s in sorted(alien))
+    marks = "\u0300-\u036f"
+    return re.compile(f"[{nat}][{marks}]*[{ali}]|[{ali}][{marks}]*[{nat}]")
 
 
 def _homoglyph_fix(token: str, profile: Profile) -> str | None:

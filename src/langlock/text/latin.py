@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING
 
+import re
+
 import regex
 
 from langlock.text.context import Context
@@ -51,6 +53,9 @@ CLAUSE_WORDS = 8
 #: Words that may join a title without breaking it ("World of Warcraft").
 _TITLE_JOINERS = frozenset({"of", "and", "the", "for", "in", "to", "on", "a", "an", "de", "la"})
 _LETTER = regex.compile(r"\p{L}")
+#: A word that starts with two lower-case letters: the only kind a common word can be,
+#: apart from the English names of languages (see ``_language_names``).
+_LOWER_WORD = re.compile(r"\b[a-z\u00df-\u00ff]{2}")
 _UNIT_BEFORE = regex.compile(r"\d[\s\u00a0]?$")
 
 
@@ -119,19 +124,27 @@ class LatinWordDetector(Detector):
     def find(self, ctx: Context) -> Iterator[Finding]:
         if ctx.policy.profile.native_is_latin:
             return
-        runs = self._runs(ctx)
-        if not runs:
+        spans = self._run_spans(ctx)
+        if not spans:
             return
         if ctx.policy.preset.latin_words == "all":
+            runs = [r for r in (self._words(ctx, s, e) for s, e in spans) if r]
             yield from self._strict(ctx, runs)
-            yield from self._foreign_lines(ctx, runs)
+            yield from self._foreign_lines(ctx, spans)
             return
-        line_findings = list(self._foreign_lines(ctx, runs))
-        yield from line_findings
+        yield from self._foreign_lines(ctx, spans)
         if ctx.policy.preset.latin_words == "none":
             return
         leftover: list[Word] = []
-        for run in runs:
+        text = ctx.text
+        for s, e in spans:
+            # Runs of names, acronyms and identifiers only (most of them) cannot hold a
+            # common word: skip them before building words.
+            if not _LOWER_WORD.search(text, s, e) and not _language_names().search(text, s, e):
+                continue
+            run = self._words(ctx, s, e)
+            if not run:
+                continue
             found = list(self._run_findings(ctx, run))
             yield from found
             if not found:
@@ -141,58 +154,64 @@ class LatinWordDetector(Detector):
 
     # -- words and runs
 
-    def _runs(self, ctx: Context) -> list[list[Word]]:
-        """Latin words outside protected regions, grouped into runs of neighbours.
-
-        One regex pass finds whole runs; only a run's first and last word can touch a
-        digit or a letter of another script, so only they are looked at closely.
-        """
+    @staticmethod
+    def _run_spans(ctx: Context) -> list[tuple[int, int]]:
+        """Runs of neighbouring Latin words outside protected regions, as spans."""
         text = ctx.text
-        runs: list[list[Word]] = []
-        for gap_start, gap_end in ctx.unprotected():
-            for r in _RUN.finditer(text, gap_start, gap_end):
-                words = [Word(m.start(), m.end(), m.group(), False)
-                         for m in _WORD.finditer(text, r.start(), r.end())]
-                first, last = words[0], words[-1]
-                before = text[first.start - 1] if first.start else " "
-                after = text[last.end] if last.end < len(text) else " "
-                if _glued(before):
-                    if before.isalpha():
-                        words.pop(0)  # a hybrid token: ScriptDetector's business
-                    else:
-                        first.glue()
-                elif len(first.text) <= 4 and _UNIT_BEFORE.search(
-                    text, max(0, first.start - 2), first.start
-                ):
-                    first.glue()  # 5 GHz, 10 kg: units
-                if words and _glued(after):
-                    if after.isalpha():
-                        words.pop()
-                    else:
-                        words[-1].glue()
-                if words:
-                    runs.append(words)
-        return runs
+        return [
+            r.span()
+            for gap_start, gap_end in ctx.unprotected()
+            for r in _RUN.finditer(text, gap_start, gap_end)
+        ]
+
+    def _words(self, ctx: Context, start: int, end: int) -> list[Word]:
+        """The words of one run (built once per check, kept on the context)."""
+        key = ("latin-run", start, end)
+        if key not in ctx.memo:
+            ctx.memo[key] = self._build_words(ctx.text, start, end)
+        return ctx.memo[key]  # type: ignore[no-any-return]
+
+    @staticmethod
+    def _build_words(text: str, start: int, end: int) -> list[Word]:
+        """Only a run's first and last word can touch a digit or a letter of another
+        script, so only they are looked at closely."""
+        words = [Word(m.start(), m.end(), m.group(), False) for m in _WORD.finditer(text, start, end)]
+        first, last = words[0], words[-1]
+        before = text[first.start - 1] if first.start else " "
+        after = text[last.end] if last.end < len(text) else " "
+        if _glued(before):
+            if before.isalpha():
+                words.pop(0)  # a hybrid token: ScriptDetector's business
+            else:
+                first.glue()
+        elif len(first.text) <= 4 and _UNIT_BEFORE.search(text, max(0, first.start - 2), first.start):
+            first.glue()  # 5 GHz, 10 kg: units
+        if words and _glued(after):
+            if after.isalpha():
+                words.pop()
+            else:
+                words[-1].glue()
+        return words
 
     # -- whole lines in another language
 
-    def _foreign_lines(self, ctx: Context, runs: list[list[Word]]) -> Iterator[Finding]:
+    def _foreign_lines(self, ctx: Context, spans: list[tuple[int, int]]) -> Iterator[Finding]:
         """Lines whose prose is mostly Latin words of another language: ``wrong_language``."""
-        profile = ctx.policy.profile
-        by_line: dict[int, list[Word]] = {}
-        starts, line = ctx.line_starts, 1
-        for run in runs:
-            for w in run:
-                while line < len(starts) and starts[line] <= w.start:
-                    line += 1
-                by_line.setdefault(line, []).append(w)
-        text = ctx.text
-        for line, words in by_line.items():
-            s = ctx.line_starts[line - 1]
-            e = ctx.line_starts[line] - 1 if line < len(ctx.line_starts) else len(text)
-            latin = sum(w.end - w.start for w in words)
+        profile, text, starts = ctx.policy.profile, ctx.text, ctx.line_starts
+        by_line: dict[int, list[tuple[int, int]]] = {}
+        line = 1
+        for s, e in spans:
+            while line < len(starts) and starts[line] <= s:
+                line += 1
+            by_line.setdefault(line, []).append((s, e))
+        for line, line_spans in by_line.items():
+            s = starts[line - 1]
+            e = starts[line] - 1 if line < len(starts) else len(text)
+            latin = sum(b - a for a, b in line_spans)  # counts the gaps too: an upper bound
             if latin * 4 < e - s:
                 continue  # too little Latin for a Latin line
+            words = [w for a, b in line_spans for w in self._words(ctx, a, b)]
+            latin = sum(w.end - w.start for w in words)
             native = len(_LETTER.findall(text, s, e)) - latin
             if latin < 2 * max(native, 1) or not self._is_sentence(ctx, words):
                 continue
@@ -349,6 +368,12 @@ def _glued(ch: str) -> bool:
 
 def _is_nonlatin(ch: str) -> bool:
     return script_of(ch) != "Latin"
+
+
+@cache
+def _language_names() -> re.Pattern[str]:
+    names = "|".join(sorted(english_language_names()))
+    return re.compile(rf"\b(?i:{names})\b")
 
 
 @cache

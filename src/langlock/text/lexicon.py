@@ -97,7 +97,7 @@ def best_foreign_language(words: list[str], langs: tuple[str, ...]) -> tuple[str
 
 
 #: Words enough to tell English from Spanish; more only costs time.
-MAX_SAMPLE = 12
+MAX_SAMPLE = 8
 
 
 LANGUAGE_NAMES = {

@@ -22,13 +22,14 @@ not consider Mac-Roman, KOI8-R or CP866 for Cyrillic (its badness heuristic neve
 ``–ö–∞–∫``) and knows nothing of 8-bit Cyrillic mix-ups, so the byte tables, the UTF-8
 grammar, the lexicon checks and the span search here are hand-written.
 
-Speed: one precompiled pre-filter runs over the whole text: a character class of every
+Speed: clean text costs one scan with a precompiled pre-filter: a character class of every
 character that some family's tell-tale pair needs and that ordinary text of the target
-language does not use, plus two capitals in a row (for the KOI8/Windows-1251 case flip).
-Only the lines it hits are matched against each family's own pattern, and only matches of
-those get decoded. All patterns use the standard ``re`` module on purpose: ``regex`` scans a
-class of a few hundred characters about 40 times slower (150-200 ms/MB against 3-6 ms/MB,
-measured on Russian text), and Python 3.11's ``re`` has the possessive quantifiers needed.
+language does not use (plus, as a second pattern, two capitals in a row for the
+KOI8/Windows-1251 case flip). Only the lines it hits are matched against each family's own
+pattern, and only matches of those get decoded. All patterns use the standard ``re``
+module on purpose: ``regex`` scans a class of a few hundred characters about 40 times slower
+(150-200 ms/MB against 3-6 ms/MB, measured on Russian text), and Python 3.11's ``re`` has
+the possessive quantifiers the grammar needs.
 """
 
 from __future__ import annotations
@@ -58,8 +59,6 @@ _LEXICON_ALPHABETS: dict[str, str] = {
 
 #: Human names of codecs (ours and ftfy's), as explanations print them.
 _NAMES: dict[str, str] = {
-    "utf-8": "UTF-8",
-    "utf-8-variants": "UTF-8",
     "cp1252": "Windows-1252",
     "latin-1": "Latin-1",
     "iso-8859-1": "Latin-1",
@@ -272,7 +271,7 @@ class _Profile:
     utf8: tuple[_Utf8Family, ...]
     legacy: tuple[_LegacyFamily, ...]
     tells_re: re.Pattern[str]
-    caps_re: re.Pattern[str]
+    caps_re: re.Pattern[str] | None  # None when no case-flip family applies
     drop_target: dict[int, None]  # for str.translate: deletes letters of the alphabet
     drop_plain: dict[int, None]  # deletes printable ASCII, tab, newlines and _PUNCT_OK
 
@@ -290,6 +289,15 @@ def _lexicon_lang(letters: frozenset[str]) -> str | None:
         if score > best_score:
             best, best_score = lang, score
     return best if best_score >= 0.9 else None
+
+
+def _both_cases(letters: frozenset[str]) -> frozenset[str]:
+    """The letters with their capitals (those that are one character).
+
+    >>> sorted(_both_cases(frozenset("аΐ")))
+    ['ΐ', 'А', 'а']
+    """
+    return letters | {ch.upper() for ch in letters if len(ch.upper()) == 1}
 
 
 def _utf8_family(codecs: tuple[str, ...], letters: frozenset[str]) -> _Utf8Family:
@@ -315,7 +323,7 @@ def _utf8_family(codecs: tuple[str, ...], letters: frozenset[str]) -> _Utf8Famil
 
     # Tell-tale pairs: a lead byte ordinary text never shows, then any continuation; or a
     # lead it does show (a letter, a dash), then a continuation it does not.
-    common = _COMMON | letters | {ch.upper() for ch in letters}
+    common = _COMMON | _both_cases(letters)
     wanted = {ch.encode("utf-8")[0] for ch in common if len(ch.encode("utf-8")) > 1}
     wanted |= {0xC2, 0xC3, 0xE2}  # leads of the first layer of double mojibake
     seeds = []
@@ -344,7 +352,7 @@ def _utf8_family(codecs: tuple[str, ...], letters: frozenset[str]) -> _Utf8Famil
 
 def _legacy_family(shown: str, real: str, letters: frozenset[str]) -> _LegacyFamily | None:
     """Word pattern and tell-tale pattern of 8-bit ``real`` shown as ``shown``."""
-    both = letters | {ch.upper() for ch in letters}
+    both = _both_cases(letters)
     try:
         "".join(sorted(both)).encode(real)
     except UnicodeEncodeError:
@@ -414,8 +422,8 @@ def _profile(alphabet: str) -> _Profile:
     # Two patterns, not one alternation: ``re`` scans a bare class about four times faster
     # than an alternation, and ``[A][A]`` three times faster than ``[A]{2}``.
     tells_re = re.compile(_cls(tells))
-    caps_re = re.compile(_cls(upper) * 2)
-    both = letters | {ch.upper() for ch in letters}
+    caps_re = re.compile(_cls(upper) * 2) if upper else None
+    both = _both_cases(letters)
     plain = {chr(c) for c in range(0x20, 0x7F)} | set("\t\n\r") | _PUNCT_OK
     return _Profile(
         letters,
@@ -456,7 +464,7 @@ def _seeded_families(line: str, prof: _Profile) -> list[_Utf8Family | _LegacyFam
     for lfam in prof.legacy:
         if lfam.case_flip:
             if caps is None:
-                caps = prof.caps_re.search(line) is not None
+                caps = prof.caps_re is not None and prof.caps_re.search(line) is not None
             if not caps:
                 continue
         elif chars.isdisjoint(lfam.odd):
@@ -472,7 +480,7 @@ def _seeded_lines(text: str, prof: _Profile) -> Iterator[tuple[int, int]]:
     >>> list(_seeded_lines("ok\\nРџСЂ\\nok\\nоПХБЕР", _profile(RU_ALPHABET)))
     [(3, 7), (11, 17)]
     """
-    patterns = (prof.tells_re, prof.caps_re)
+    patterns = [p for p in (prof.tells_re, prof.caps_re) if p is not None]
     nxt = [p.search(text) for p in patterns]
     while True:
         hits = [m.start() for m in nxt if m is not None]
@@ -550,7 +558,7 @@ def _word_class(before: str, after: str, fam: _LegacyFamily, lang: str) -> int:
     z_after = _zipf(after, lang)
     if evidence:
         if z_after - z_before >= 2.5 and (
-            (n >= 3 and z_after >= 2.5 and z_before <= 2.0) or (n == 2 and z_after >= 4.0)
+            (n >= 3 and z_after >= 2.5 and z_before <= 2.0) or (n == 2 and z_after >= 5.0)
         ):
             return _STRONG
         if n == 2:
@@ -579,10 +587,11 @@ def _segment_ok(
     long_words = sum(sum(ch.isalpha() for ch in a) >= 3 for a in afters)
     if 2 * support < long_words:
         return False
-    if support >= 2 and sum(len(afters[i]) for i in strong) >= 4:
+    longest = max(len(afters[i]) for i in strong)
+    if support >= 2 and (longest >= 4 or len(strong) >= 3):
         return True
     i = strong[0]
-    return len(afters[i]) >= 4 and (not fam.case_flip or befores[i][:1].islower())
+    return len(afters[i]) >= 5 and (not fam.case_flip or befores[i][:1].islower())
 
 
 # --------------------------------------------------------------------------- decoding
@@ -702,14 +711,18 @@ def _ftfy_step(s: str) -> tuple[str, _Steps] | None:
         if action == "encode":
             pending = arg
         elif action == "decode" and pending is not None:
-            steps.append((_NAMES.get(arg, arg), _NAMES.get(pending, pending)))
+            if not arg.startswith("utf-8"):
+                return None  # ftfy's C1-control clean-up, not a decoding we can vouch for
+            steps.append(("UTF-8", _NAMES.get(pending, pending)))
             pending = None
     if not steps or fixed == s:
         return None
     return fixed, tuple(steps)
 
 
-def _one_round(s: str, prof: _Profile, use_ftfy: bool) -> Iterator[tuple[str, _Steps]]:
+def _one_round(
+    s: str, prof: _Profile, use_ftfy: bool, use_legacy: bool
+) -> Iterator[tuple[str, _Steps]]:
     """Every single repair of ``s`` that decodes cleanly, with the encodings it undid."""
     if use_ftfy and len(s) <= _FTFY_MAX:
         r = _ftfy_step(s)
@@ -724,22 +737,25 @@ def _one_round(s: str, prof: _Profile, use_ftfy: bool) -> Iterator[tuple[str, _S
         except UnicodeDecodeError:
             continue
         yield out, (("UTF-8", _label(fam, s)),)
-    if prof.lang is not None:
+    if use_legacy and prof.lang is not None:
         for lfam in prof.legacy:
             fixed = _legacy_whole(s, lfam, prof.lang)
             if fixed is not None:
                 yield fixed, ((_NAMES[lfam.real], _NAMES[lfam.shown]),)
 
 
-def _verdict(fixed: str, prof: _Profile, min_letters: int) -> int:
+def _verdict(fixed: str, prof: _Profile, min_letters: int, src_len: int = 0) -> int:
     """Is ``fixed`` text of the target language (clean), still damaged (seeded), or not?
 
     Clean text has at least ``min_letters`` letters of the alphabet and few other non-ASCII
-    letters or symbols; or no letters at all but punctuation that took three UTF-8 bytes.
+    letters or symbols; or no letters at all but punctuation that took three UTF-8 bytes
+    (so, when the source length ``src_len`` is given, three source characters each).
 
     >>> p = _profile(RU_ALPHABET)
-    >>> _verdict("Привет", p, 2), _verdict("Ѹ", p, 2), _verdict("—", p, 2), _verdict("«", p, 2)
-    (2, 0, 2, 0)
+    >>> _verdict("Привет", p, 2), _verdict("Ѹ", p, 2), _verdict("«", p, 2, 2)
+    (2, 0, 0)
+    >>> _verdict("—", p, 2, src_len=3), _verdict("—", p, 2, src_len=2)
+    (2, 0)
     """
     without_target = fixed.translate(prof.drop_target)
     target = len(fixed) - len(without_target)
@@ -755,7 +771,7 @@ def _verdict(fixed: str, prof: _Profile, min_letters: int) -> int:
             other += 1
     if target < min_letters or other * 4 > target:
         punct3 = any(ord(ch) >= 0x800 and ch in _PUNCT_OK for ch in without_target)
-        if target or other or not punct3:
+        if target or other or not punct3 or src_len < 3 * len(fixed.strip()):
             return _NO
     return _SEEDED if _has_seed(fixed, prof) else _CLEAN
 
@@ -782,20 +798,26 @@ def _explain(steps: _Steps) -> str:
     return f"{kind} mojibake: {first}, then as {rest}"
 
 
-def _search(s: str, prof: _Profile, min_letters: int) -> tuple[str, str] | None:
-    """Repair ``s`` breadth-first for up to three rounds: (fixed, explanation) or None."""
+def _search(
+    s: str, prof: _Profile, min_letters: int, utf8_first: bool = True
+) -> tuple[str, str] | None:
+    """Repair ``s`` breadth-first for up to three rounds: (fixed, explanation) or None.
+
+    With ``utf8_first`` (spans found by a UTF-8 grammar) the outermost layer must be a UTF-8
+    misreading; legacy 8-bit mix-ups are then only tried as inner layers."""
     frontier: list[tuple[str, _Steps]] = [(s, ())]
     seen = {s}
     fallback: tuple[str, str] | None = None
     for _ in range(_MAX_ROUNDS):
         nxt: list[tuple[str, _Steps]] = []
         for cur, steps in frontier:
-            for fixed, step in _one_round(cur, prof, use_ftfy=not steps):
+            first = not steps
+            for fixed, step in _one_round(cur, prof, first, not (first and utf8_first)):
                 path = steps + step
                 if fixed in seen or len(path) > _MAX_ROUNDS:
                     continue
                 seen.add(fixed)
-                v = _verdict(fixed, prof, min_letters)
+                v = _verdict(fixed, prof, min_letters, len(s))
                 if v == _CLEAN:
                     return fixed, _explain(path)
                 if v == _SEEDED and fallback is None:
@@ -825,11 +847,11 @@ def _quick_ok(word: str, fam: _Utf8Family, prof: _Profile) -> bool:
         out = b.decode("utf-8")
     except UnicodeDecodeError:
         return False
-    return _verdict(out, prof, 1) != _NO or _has_seed(out, prof)
+    return _verdict(out, prof, 1, len(word)) != _NO or _has_seed(out, prof)
 
 
 def _utf8_candidate(
-    line: str, a: int, b: int, fam: _Utf8Family, prof: _Profile, offset: int
+    line: str, a: int, b: int, fam: _Utf8Family, prof: _Profile
 ) -> list[MojibakeSpan]:
     """Repair ``line[a:b]``, a match of ``fam``'s grammar. When it fails as a whole, it is
     split into its words and the runs of words that decode are tried on their own."""
@@ -838,7 +860,7 @@ def _utf8_candidate(
         return []
     r = _search(chunk, prof, min_letters=2)
     if r is not None:
-        return [MojibakeSpan(offset + a, offset + b, chunk, *r)]
+        return [MojibakeSpan(a, b, chunk, *r)]
     words = list(fam.word_re.finditer(line, a, b))
     if len(words) < 2:
         return []
@@ -856,7 +878,7 @@ def _utf8_candidate(
         sub = line[sa:sb]
         r = _search(sub, prof, min_letters=2) if _has_seed(sub, prof) else None
         if r is not None:
-            found.append(MojibakeSpan(offset + sa, offset + sb, sub, *r))
+            found.append(MojibakeSpan(sa, sb, sub, *r))
         i = j + 1
     return found
 
@@ -873,11 +895,11 @@ def _gap_ok(gap: str) -> bool:
 
 
 def _legacy_spans(
-    line: str, offset: int, fam: _LegacyFamily, prof: _Profile, taken: _Taken
+    line: str, fam: _LegacyFamily, prof: _Profile, taken: _Taken
 ) -> list[MojibakeSpan]:
     """Spans of one legacy 8-bit mix-up in one line, judged word by word with the lexicon;
     words inside spans already ``taken`` are skipped."""
-    lang = prof.lang or "ru"
+    lang = prof.lang or ""  # legacy families exist only where a lexicon language does
     ms = [m for m in fam.word_re.finditer(line) if taken.free(m.start(), m.end())]
     befores = [m.group() for m in ms]
     afters = [b.translate(fam.trans) for b in befores]
@@ -905,7 +927,7 @@ def _legacy_spans(
             fixed = _legacy_decode(chunk, fam, strict=False)
             if fam.seed_re.search(chunk) and fixed and _verdict(fixed, prof, 2) != _NO:
                 expl = f"{_NAMES[fam.real]} bytes decoded as {_NAMES[fam.shown]}"
-                found.append(MojibakeSpan(offset + a, offset + b, chunk, fixed, expl))
+                found.append(MojibakeSpan(a, b, chunk, fixed, expl))
         i = j + 1
     return found
 
@@ -951,13 +973,13 @@ def _line_spans(line: str, offset: int, prof: _Profile) -> list[MojibakeSpan]:
     for a, b, fam in cands:
         if not taken.free(a, b):
             continue
-        for sp in _utf8_candidate(line, a, b, fam, prof, 0):
+        for sp in _utf8_candidate(line, a, b, fam, prof):
             if taken.free(sp.start, sp.end):
                 taken.add(sp.start, sp.end)
                 found.append(sp)
     for lfam in fams:
         if isinstance(lfam, _LegacyFamily):
-            for sp in _legacy_spans(line, 0, lfam, prof, taken):
+            for sp in _legacy_spans(line, lfam, prof, taken):
                 if taken.free(sp.start, sp.end):
                     taken.add(sp.start, sp.end)
                     found.append(sp)
@@ -1002,7 +1024,7 @@ def repair(s: str, alphabet: str = RU_ALPHABET) -> tuple[str, str] | None:
     prof = _profile(alphabet)
     if not _has_seed(s, prof):
         return None
-    return _search(s, prof, min_letters=2)
+    return _search(s, prof, min_letters=2, utf8_first=False)
 
 
 def find_mojibake(text: str, alphabet: str = RU_ALPHABET) -> list[MojibakeSpan]:

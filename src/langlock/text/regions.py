@@ -18,6 +18,8 @@ from __future__ import annotations
 from bisect import bisect_right
 from dataclasses import dataclass
 
+import re
+
 import regex
 
 _FENCE = regex.compile(r"(?m)^[ \t>]*(`{3,}|~{3,})[^\n]*$")
@@ -29,7 +31,7 @@ _URL = regex.compile(
 #: be tried at every word of the text.
 _EMAIL_TAIL = regex.compile(r"@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+\b")
 _EMAIL_HEAD = regex.compile(r"[A-Za-z0-9._+-]+$")
-_PATH = regex.compile(
+_PATH = re.compile(
     r"(?<![\w/])(?:~|\.{1,2})?/(?:[A-Za-z0-9_.@+-]+/)*[A-Za-z0-9_.@+-]+/?"
     r"|\b[A-Za-z]:\\[^\s\"'«»]+"
 )
@@ -56,7 +58,7 @@ _CALL = regex.compile(r"\b[A-Za-z_][\w.]{0,30}\([^()\n]{0,40}\)")
 _TAG = regex.compile(r"</?[A-Za-z][\w:.-]*(?:\s[^<>\n]{0,200})?/?>")
 _HANDLE = regex.compile(r"(?<![\w#@])[#@][\w.-]*[^\W\d_][\w-]*")
 #: snake_case, dotted.names, CamelCase.method, --flags, key=value: identifiers in prose.
-_IDENT = regex.compile(
+_IDENT = re.compile(
     r"(?<![\w-])(?:--?[A-Za-z][\w-]*(?:=\S+)?"
     r"|[A-Za-z_][A-Za-z0-9_]*(?:[._][A-Za-z0-9_]+)+(?:\(\))?"
     r"|[A-Za-z_][A-Za-z0-9_]*=[^\s,;]+)"
@@ -65,20 +67,20 @@ _IDENT = regex.compile(
 
 #: A line of code outside any fence: LLMs often paste code without one. Kept narrow (a
 #: keyword or shell tool first, or code punctuation at the end) so prose stays prose.
-_CODE_LINE = regex.compile(
+_CODE_LINE = re.compile(
     r"(?m)^[ \t]*(?:"
     r"(?://|/\*|\*/|#!|#include\b|#define\b|<\?php|>>>|\$ )[^\n]*"
     r"|(?:def|class|return|import|elif|else|except|try|finally|lambda|yield|raise|function"
     r"|var|let|const|public|private|protected|static|void|struct|fn|impl|package|func|echo"
     r"|printf?|console\.log|System\.out\.\w+|local|end|begin|del|assert|pass|break"
-    r"|continue)\b(?![ \t]+\p{Cyrillic})[^\n]*"
+    r"|continue)\b(?![ \t]+[\u0400-\u052f])[^\n]*"
     r"|from[ \t]+[\w.]+[ \t]+import\b[^\n]*"
     r"|(?:if|for|while|switch|catch|elif)[ \t]*\([^\n]*"
     r"|(?:sudo|pip3?|npm|npx|yarn|pnpm|git|docker|kubectl|helm|apt(?:-get)?|brew|conda|python3?"
     r"|node|cd|ls|mkdir|rm|cp|mv|cat|curl|wget|chmod|chown|export|source|make|cargo|go|javac?"
     r"|gcc|g\+\+|ssh|scp|systemctl|journalctl|grep|tar|unzip|ollama|uv|poetry)"
-    r"[ \t]+[-\w./$\"'=:@][^\n\p{Cyrillic}]*"
-    r"|(?=[^\n\p{Cyrillic}]*$)(?![^\n]*?(?:\b[A-Za-z]+[ ,]+){4}[A-Za-z])"
+    r"[ \t]+[-\w./$\"'=:@][^\n\u0400-\u052f]*"
+    r"|(?=[^\n\u0400-\u052f]*$)(?![^\n]*?(?:\b[A-Za-z]+[ ,]+){4}[A-Za-z])"
     r"(?:[^\n]*(?:[;{]|\w\([^\n]*\)[ \t]*\{?)[ \t]*$"
     r"|[\w.$\[\]'\"]+[ \t]*(?:[-+*/%|&^]|//|\*\*)?=[ \t]*[^\s=][^\n]*)"
     r")"

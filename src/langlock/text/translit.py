@@ -32,6 +32,7 @@ import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +105,7 @@ class _Scheme:
     soft_apostrophe: re.Pattern[str] | None
     not_soft_apostrophe: re.Pattern[str] | None
     soft_apostrophe_bonus: float
+    translit_marker: re.Pattern[str] | None
 
 
 _DEFAULT_THRESHOLDS: dict[str, float] = {
@@ -112,17 +114,19 @@ _DEFAULT_THRESHOLDS: dict[str, float] = {
     "anchor_min_ru": 2.0,
     "anchor_max_foreign": 3.0,
     "anchor_min_score": 1.5,
+    "anchor_max_cost": 0.9,
     "support_min_ru": 1.0,
     "support_min_score": 0.0,
     "weak_min_ru": 4.0,
     "weak_min_score": -1.5,
     "pair_min_best_score": 2.5,
     "pair_min_total": 3.0,
+    "pair_max_best_cost": 0.5,
     "lone_min_letters": 5,
     "lone_min_ru": 3.0,
     "lone_max_foreign": 2.5,
     "lone_min_score": 2.0,
-    "lone_max_cost": 1.5,
+    "lone_max_cost": 0.9,
     "lone_cost_per_letter": 0.15,
     "long_min_letters": 8,
     "long_min_ru": 1.5,
@@ -223,6 +227,7 @@ def _compile_scheme(raw: dict[str, Any], lang: str) -> _Scheme:
         soft_apostrophe=_compile_or_none(sig.get("soft_apostrophe")),
         not_soft_apostrophe=_compile_or_none(sig.get("not_soft_apostrophe")),
         soft_apostrophe_bonus=float(sig.get("soft_apostrophe_bonus", 0.0)),
+        translit_marker=_compile_or_none(sig.get("translit_marker")),
     )
 
 
@@ -646,7 +651,7 @@ def _is_mixed_case(text: str) -> bool:
     if any(any(c.isupper() for c in part[1:]) for part in parts):
         return True
     # a capital after a lower-case part: zh-Hant, e-Mail (not Po-russki, Rostov-na-Donu)
-    return any(a[:1].islower() and b[:1].isupper() for a, b in zip(parts, parts[1:]))
+    return any(a[:1].islower() and b[:1].isupper() for a, b in pairwise(parts))
 
 
 def _label(item: _Item, sch: _Scheme, run_len: int) -> str:
@@ -657,14 +662,21 @@ def _label(item: _Item, sch: _Scheme, run_len: int) -> str:
     if run_len == 1 and _is_acronym(item.text, sch):
         return "X"
     if (item.ev.letters >= t["anchor_min_letters"] and r.ru >= t["anchor_min_ru"]
-            and item.ev.foreign <= t["anchor_max_foreign"]
+            and item.ev.foreign <= t["anchor_max_foreign"] and r.cost <= t["anchor_max_cost"]
             and item.score >= t["anchor_min_score"] and not r.name_only):
         return "A"
-    if r.ru >= t["support_min_ru"] and item.score >= t["support_min_score"]:
-        return "S"
+    if (item.ev.letters > 1 and r.ru >= t["support_min_ru"]
+            and item.score >= t["support_min_score"]):
+        return "S"  # single letters (v, s, i, or a variable x) only ever join as weak
     if r.ru >= t["weak_min_ru"] and item.score >= t["weak_min_score"]:
         return "W"
     return "X"
+
+
+def _is_caps(text: str) -> bool:
+    """All capitals, more than one letter."""
+    letters = [c for c in text if c.isalpha()]
+    return len(letters) > 1 and all(c.isupper() for c in letters)
 
 
 def _is_title(text: str) -> bool:
@@ -688,14 +700,16 @@ def _lone_ok(item: _Item, sch: _Scheme, in_run: bool) -> bool:
     if r is None or r.name_only or _is_acronym(item.text, sch):
         return False
     ev = item.ev
-    if in_run and ev.foreign > t["run_lone_max_foreign"]:
-        return False
-    if _is_title(item.text):
+    if in_run and (ev.foreign > t["run_lone_max_foreign"] or _is_title(item.text)
+                   or sch.translit_marker is None
+                   or not sch.translit_marker.search(_normalize(item.text))):
+        return False  # amid English: only a word with a translit spelling, not a name
+    if _is_title(item.text) or _is_caps(item.text):
         if r.name_any:
             return False  # Tolstoy, Moskva: a name in Latin spelling
         if r.noun_only and (item.score < t["title_noun_min_score"]
                             or ev.foreign > t["title_noun_max_foreign"]):
-            return False  # Sberbank: maybe a brand
+            return False  # Sberbank, COBYLA: maybe a brand
     if r.cost > max(t["lone_max_cost"], t["lone_cost_per_letter"] * ev.letters):
         return False
     if (ev.letters >= t["lone_min_letters"] and r.ru >= t["lone_min_ru"]
@@ -727,11 +741,15 @@ def _chain_flagged(chain: list[_Item], sch: _Scheme, in_run: bool) -> bool:
     strong = [it for it in chain if it.label in "AS"]
     if not strong:
         return False
-    if any(it.label == "A" for it in strong) and len(strong) >= 2:
+    distinct = {_normalize(it.text) for it in strong}  # "binom ... binom" is one word
+    if any(it.label == "A" for it in strong) and len(distinct) >= 2:
         return True
     if len(strong) == 1 and _lone_ok(strong[0], sch, in_run):
         return True
-    return (len(chain) >= 2 and max(it.score for it in strong) >= t["pair_min_best_score"]
+    best = max(strong, key=lambda it: it.score)
+    reading = best.ev.reading
+    return (len(chain) >= 2 and reading is not None and best.score >= t["pair_min_best_score"]
+            and reading.cost <= t["pair_max_best_cost"] and not reading.name_any
             and sum(it.score for it in chain) >= t["pair_min_total"]
             and any(it.ev.letters >= 4 for it in chain))
 
