@@ -229,3 +229,37 @@ def test_fix_never_touches_protected_regions(text: str) -> None:
     for s, e, kind in Regions.find(text).spans:
         if kind in FIX_PROTECTED:
             assert text[s:e] in fixed.text, (kind, text[s:e])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Для установки используйте pip install torch, затем импортируйте модуль.",
+        "Команда git commit -m \"fix\" сохраняет изменения.",
+        "Альбом The Dark Side of the Moon группы Pink Floyd.",
+        "Роман (The Catcher in the Rye) написал Сэлинджер.",
+        "Нажмите кнопку \"Submit\", чтобы отправить форму.",
+        "Игры Dark Souls и Elden Ring созданы студией FromSoftware.",
+    ],
+)
+def test_names_titles_and_commands_are_allowed(text: str) -> None:
+    assert langlock.check(text).ok, langlock.check(text).findings
+
+
+@pytest.mark.parametrize(
+    ("text", "span"),
+    [
+        ("Вот код. Let me know if you have any questions!", "Let me know if you have any questions"),
+        ("Также, in other words, это одно и то же.", "in other words"),
+        ("Hello! Чем могу помочь?", "Hello"),
+        ("Используйте метод fine-tuning для адаптации.", "fine-tuning"),
+        ("Группа BTS (Korean: 방탄소년단).", "Korean"),
+    ],
+)
+def test_english_phrases_are_flagged(text: str, span: str) -> None:
+    assert span in [f.text for f in langlock.check(text).findings if f.major]
+
+
+def test_gloss_with_abbreviation_is_minor() -> None:
+    report = langlock.check("Механизм внимания (англ. attention) важен.")
+    assert report.ok and [f.severity for f in report.findings] == ["minor"]

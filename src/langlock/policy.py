@@ -87,6 +87,7 @@ class Profile:
     sister_letters: Mapping[str, str]
     transliteration: str
     identifier_cues: tuple[str, ...]
+    gloss_markers: tuple[str, ...]
     homoglyphs: Mapping[str, str]
     request_cues: tuple[str, ...]
     request_stems: Mapping[str, tuple[str, ...]]
@@ -110,6 +111,7 @@ class Profile:
             sister_letters=dict(data.get("sister_letters", {})),
             transliteration=data.get("transliteration", ""),
             identifier_cues=tuple(data.get("identifier_cues", ())),
+            gloss_markers=tuple(data.get("gloss_markers", ())),
             homoglyphs=dict(data.get("homoglyphs", {})),
             request_cues=tuple(requests.get("cues", ())),
             request_stems={k: tuple(v) for k, v in requests.get("stems", {}).items()},

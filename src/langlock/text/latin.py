@@ -24,7 +24,7 @@ from langlock.text.scripts import script_of
 from langlock.text.lexicon import (
     LANGUAGE_NAMES,
     best_foreign_language,
-    english_language_names,
+    english_title_words,
     english_stopwords,
     is_known_name,
     zipf,
@@ -54,7 +54,7 @@ CLAUSE_WORDS = 8
 _TITLE_JOINERS = frozenset({"of", "and", "the", "for", "in", "to", "on", "a", "an", "de", "la"})
 _LETTER = regex.compile(r"\p{L}")
 #: A word that starts with two lower-case letters: the only kind a common word can be,
-#: apart from the English names of languages (see ``_language_names``).
+#: apart from the English words that are never names (see ``_title_words``).
 _LOWER_WORD = re.compile(r"\b[a-z\u00df-\u00ff]{2}")
 _UNIT_BEFORE = regex.compile(r"\d[\s\u00a0]?$")
 
@@ -140,7 +140,7 @@ class LatinWordDetector(Detector):
         for s, e in spans:
             # Runs of names, acronyms and identifiers only (most of them) cannot hold a
             # common word: skip them before building words.
-            if not _LOWER_WORD.search(text, s, e) and not _language_names().search(text, s, e):
+            if not _LOWER_WORD.search(text, s, e) and not _title_words().search(text, s, e):
                 continue
             run = self._words(ctx, s, e)
             if not run:
@@ -242,7 +242,7 @@ class LatinWordDetector(Detector):
         if common >= 1 and (stops >= 1 or common >= 2 or len(words) <= 3):
             return True
         lower_stops = sum(w.is_stopword and w.is_lower and w.low not in _TITLE_JOINERS for w in words)
-        return stops >= 3 or lower_stops >= 2
+        return lower_stops >= 2  # "The Dark Side of the Moon" is a title, not a sentence
 
     # -- runs inside native prose
 
@@ -276,7 +276,7 @@ class LatinWordDetector(Detector):
             and not ctx.allowed_word(w.text)
             and (
                 (w.is_lower and common_foreign(w.text, wf))
-                or w.low in english_language_names()
+                or w.low in english_title_words()
             )
         ]
         if len(flagged) == 1 and len(flagged[0].text) < LONE_WORD_MIN:
@@ -284,7 +284,7 @@ class LatinWordDetector(Detector):
         if not flagged:
             return
         if any(w.is_title for w in run) and all(
-            (w.is_title and w.low not in english_language_names())
+            (w.is_title and w.low not in english_title_words())
             or w.is_identifier
             or w.low in _TITLE_JOINERS
             for w in run
@@ -322,7 +322,10 @@ class LatinWordDetector(Detector):
     def _is_gloss(ctx: Context, start: int, end: int, run: list[Word]) -> bool:
         """``внимание (attention)``: a short translation in parentheses after native text."""
         text = ctx.text
-        before = text[:start].rstrip()
+        before = text[max(0, start - 40) : start].rstrip()
+        marker = _gloss_marker(ctx.policy.profile.gloss_markers).search(before)
+        if marker:
+            before = before[: marker.start() + 1]  # keep the "(" of "(англ. attention)"
         after = text[end:].lstrip()
         if not before.endswith("(") or not after.startswith(")") or len(run) > 5:
             return False
@@ -371,8 +374,15 @@ def _is_nonlatin(ch: str) -> bool:
 
 
 @cache
-def _language_names() -> re.Pattern[str]:
-    names = "|".join(sorted(english_language_names()))
+def _gloss_marker(markers: tuple[str, ...]) -> re.Pattern[str]:
+    """``(англ. …``: the abbreviation that may open a gloss, at the end of the text before it."""
+    alternatives = "|".join(re.escape(m) for m in markers) or "(?!)"
+    return re.compile(rf"\((?:\s*(?:{alternatives}))+\s*$", re.I)
+
+
+@cache
+def _title_words() -> re.Pattern[str]:
+    names = "|".join(sorted(english_title_words()))
     return re.compile(rf"\b(?i:{names})\b")
 
 

@@ -34,8 +34,8 @@ def english_stopwords() -> frozenset[str]:
 
 
 @cache
-def english_language_names() -> frozenset[str]:
-    return _data_lines("lexicon", "language_names_en.txt")
+def english_title_words() -> frozenset[str]:
+    return _data_lines("lexicon", "title_words_en.txt")
 
 
 def is_known_name(word: str) -> bool:

@@ -87,6 +87,14 @@ _CODE_LINE = re.compile(
 )
 
 
+#: A command line quoted in prose: «выполните pip install torch, затем …».
+_COMMAND = re.compile(
+    r"\b(?:sudo\s+)?(?:pip3?|npm|npx|yarn|pnpm|git|docker|kubectl|helm|apt(?:-get)?|brew|conda"
+    r"|cargo|ollama|poetry|uv|curl|wget|python3?\s+-m)"
+    r"(?:[ \t]+(?:-{1,2}[\w-]+(?:=[^\s,;]+)?|\"[^\"\n]*\"|'[^'\n]*'|[A-Za-z0-9_./:@=+-]+))+"
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Regions:
     """Sorted, non-overlapping protected spans ``(start, end, kind)``.
@@ -109,6 +117,7 @@ class Regions:
             found += [(m.start(), m.end(), "path") for m in _PATH.finditer(text)]
             found += _extend_left(text, _FILE_TAIL, "path")
             found += _extend_left(text, _DOMAIN_TAIL, "url")
+        found += [(m.start(), m.end(), "code") for m in _COMMAND.finditer(text)]
         if "@" in text:
             found += _emails(text)
         if "#" in text or "@" in text:

@@ -94,6 +94,7 @@ class _Scheme:
     soft_sign: str
     soft_cost: float
     soft_after: frozenset[str]
+    marked: frozenset[str]
     compound_endings: tuple[tuple[str, str], ...]
     compound_penalty: float
     major: tuple[str, ...]
@@ -216,6 +217,7 @@ def _compile_scheme(raw: dict[str, Any], lang: str) -> _Scheme:
         soft_sign=str(search.get("implied_soft_sign", "")),
         soft_cost=float(search.get("implied_soft_sign_cost", 0.8)),
         soft_after=frozenset(str(search.get("implied_soft_sign_after", ""))),
+        marked=frozenset(str(search.get("marked_letters", ""))),
         compound_endings=tuple((str(a), str(b)) for a, b in cs.get("endings", [])),
         compound_penalty=float(cs.get("penalty", 1.0)),
         major=tuple(comp.get("major", ["en"])),
@@ -272,16 +274,36 @@ def _morph(lang: str) -> Any:
         return None
 
 
+@dataclass(frozen=True, slots=True)
+class _Lexicon:
+    """Word-form lookups: ``contains(word)``, and a prefix cursor when available."""
+
+    contains: Callable[[str], bool]
+    follow: Callable[[Any, str], Any] | None = None
+    root: Any = None
+
+
 @lru_cache(maxsize=4)
-def _words_dawg(lang: str) -> Any:
-    """pymorphy3's DAWG of word forms, used to prune readings by prefix (None if absent)."""
+def _lexicon(lang: str) -> _Lexicon | None:
+    """pymorphy3's dictionary of word forms (None when pymorphy3 cannot be loaded).
+
+    The DAWG behind it doubles as a prefix tree, so readings are pruned as they grow;
+    should its internals change, exact lookups through ``word_is_known`` still work.
+    """
     morph = _morph(lang)
-    try:
-        dawg = morph.dictionary.words
-        dawg.dct.follow_bytes(b"", dawg.dct.ROOT)
-        return dawg
-    except Exception:
+    if morph is None:
         return None
+    try:
+        words = morph.dictionary.words
+        dct = words.dct
+        dct.follow_bytes(b"", dct.ROOT)
+
+        def follow(node: Any, text: str) -> Any:
+            return dct.follow_bytes(text.encode("utf-8"), node)
+
+        return _Lexicon(words.__contains__, follow, dct.ROOT)
+    except Exception:
+        return _Lexicon(lambda w: bool(morph.word_is_known(w, strict=True)))
 
 
 @lru_cache(maxsize=1 << 18)
@@ -330,13 +352,13 @@ def _context_ok(opt: _Option, word: str, pos: int, end: int, prev: str, sch: _Sc
             return False
         if c == "afterC" and prev not in sch.consonants:
             return False
+        if c == "marked" and not any(ch in sch.marked for ch in word):
+            return False
     return True
 
 
-Follow = Callable[[Any, str], Any]
-
-
-def _generate(word: str, sch: _Scheme, limit: int, follow: Follow | None = None,
+def _generate(word: str, sch: _Scheme, limit: int,
+              follow: Callable[[Any, str], Any] | None = None,
               root: Any = None) -> list[tuple[float, str, Any]]:
     """Beam search over Latin chunks; readings cheapest first as (cost, cyrillic, node).
 
@@ -435,15 +457,6 @@ class _Reading:
     noun_only: bool
 
 
-def _dawg_follow(dawg: Any) -> Follow:
-    dct = dawg.dct
-
-    def follow(node: Any, text: str) -> Any:
-        return dct.follow_bytes(text.encode("utf-8"), node)
-
-    return follow
-
-
 def _name_flags(cyr: str, sch: _Scheme) -> tuple[bool, bool, bool]:
     """(every dictionary parse is a proper name, some parse is, every parse is a noun)."""
     morph = _morph(sch.morph_lang)
@@ -458,12 +471,12 @@ def _name_flags(cyr: str, sch: _Scheme) -> tuple[bool, bool, bool]:
     return all(names), any(names), all("NOUN" in g for g in grams)
 
 
-def _ru_weight(cyr: str, sch: _Scheme, dawg: Any) -> float:
+def _ru_weight(cyr: str, sch: _Scheme, lex: _Lexicon) -> float:
     """Zipf frequency of a known reading; word lists often write ё as е (ещё, еще),
     which counts unless the е spelling is a word of its own (перёд, перед)."""
     z = _zipf(cyr, sch.freq_lang)
     plain = cyr.replace("ё", "е")
-    if plain != cyr and plain not in dawg:
+    if plain != cyr and not lex.contains(plain):
         z = max(z, _zipf(plain, sch.freq_lang))
     return z if z > 0 else sch.thresholds["known_rare_zipf"]
 
@@ -474,22 +487,21 @@ def _best_reading(lang: str, word: str) -> _Reading | None:
     sch = _load_scheme(lang)
     if sch is None or not word or len(word) > sch.max_word_len:
         return None
-    dawg = _words_dawg(sch.morph_lang)
-    if dawg is None:
+    lex = _lexicon(sch.morph_lang)
+    if lex is None:
         return None
-    follow = _dawg_follow(dawg)
-    cands = _generate(word, sch, sch.beam, follow, dawg.dct.ROOT)
+    cands = _generate(word, sch, sch.beam, lex.follow, lex.root)
     best: tuple[float, str, float, float] | None = None
     for cost, cyr, _node in cands:
         weight: float | None = None
-        if cyr in dawg:
-            weight = _ru_weight(cyr, sch, dawg)
+        if lex.contains(cyr):
+            weight = _ru_weight(cyr, sch, lex)
         else:
             for ending, adjective in sch.compound_endings:
                 if cyr.endswith(ending) and len(cyr) > len(ending) + 2:
                     adj = cyr[: -len(ending)] + adjective
-                    if adj in dawg:
-                        weight = _ru_weight(adj, sch, dawg) - sch.compound_penalty
+                    if lex.contains(adj):
+                        weight = _ru_weight(adj, sch, lex) - sch.compound_penalty
                         break
         if weight is None:
             continue
