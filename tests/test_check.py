@@ -157,7 +157,9 @@ def test_english_target() -> None:
 def test_ukrainian_target() -> None:
     assert langlock.check("Привіт, як справи? Це гарний день.", lang="uk").ok
     text = "Привіт.\nЭто предложение написано по-русски, а не по-украински.\nДякую."
-    assert any(f.kind == "wrong_language" and f.line == 2 for f in langlock.check(text, lang="uk").findings)
+    assert any(
+        f.kind == "wrong_language" and f.line == 2 for f in langlock.check(text, lang="uk").findings
+    )
 
 
 # ----------------------------------------------------------------------------------- fix
@@ -191,10 +193,43 @@ def test_mac_roman_mojibake_acceptance() -> None:
 
 _pieces = st.sampled_from(
     [
-        "Привет", " ", "мир", "milestone", "Docker", "\u200b", "\u200d", "👩‍💻", "中文", "`code`",
-        "```\nx = 1\n```", "\n", "https://a.io/x", "Макcвелла", "<|im_end|>", "privet", "kak",
-        "dela", "ÐŸÑ€Ð¸Ð²ÐµÑ‚", "–ö–∞–∫", "(attention)", "$x$", "\ufffd", "\x00", "é", "ß",
-        "prompt-а", "функцииseed", "α", "ΣΩ", "\ud800", "🏳️‍🌈", "«", "»", "—", ".", ",",
+        "Привет",
+        " ",
+        "мир",
+        "milestone",
+        "Docker",
+        "\u200b",
+        "\u200d",
+        "👩‍💻",
+        "中文",
+        "`code`",
+        "```\nx = 1\n```",
+        "\n",
+        "https://a.io/x",
+        "Макcвелла",
+        "<|im_end|>",
+        "privet",
+        "kak",
+        "dela",
+        "ÐŸÑ€Ð¸Ð²ÐµÑ‚",
+        "–ö–∞–∫",
+        "(attention)",
+        "$x$",
+        "\ufffd",
+        "\x00",
+        "é",
+        "ß",
+        "prompt-а",
+        "функцииseed",
+        "α",
+        "ΣΩ",
+        "\ud800",
+        "🏳️‍🌈",
+        "«",
+        "»",
+        "—",
+        ".",
+        ",",
     ]
 )
 _texts = st.one_of(
@@ -235,10 +270,10 @@ def test_fix_never_touches_protected_regions(text: str) -> None:
     "text",
     [
         "Для установки используйте pip install torch, затем импортируйте модуль.",
-        "Команда git commit -m \"fix\" сохраняет изменения.",
+        'Команда git commit -m "fix" сохраняет изменения.',
         "Альбом The Dark Side of the Moon группы Pink Floyd.",
         "Роман (The Catcher in the Rye) написал Сэлинджер.",
-        "Нажмите кнопку \"Submit\", чтобы отправить форму.",
+        'Нажмите кнопку "Submit", чтобы отправить форму.',
         "Игры Dark Souls и Elden Ring созданы студией FromSoftware.",
     ],
 )
@@ -249,7 +284,10 @@ def test_names_titles_and_commands_are_allowed(text: str) -> None:
 @pytest.mark.parametrize(
     ("text", "span"),
     [
-        ("Вот код. Let me know if you have any questions!", "Let me know if you have any questions"),
+        (
+            "Вот код. Let me know if you have any questions!",
+            "Let me know if you have any questions",
+        ),
         ("Также, in other words, это одно и то же.", "in other words"),
         ("Hello! Чем могу помочь?", "Hello"),
         ("Используйте метод fine-tuning для адаптации.", "fine-tuning"),

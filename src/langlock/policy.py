@@ -125,7 +125,9 @@ def available_languages() -> list[str]:
     ['en', 'ru', 'uk']
     """
     folder = resources.files("langlock") / "data" / "profiles"
-    return sorted(p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml"))
+    return sorted(
+        p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml")
+    )
 
 
 @cache

@@ -74,7 +74,8 @@ class Context:
     def unprotected(self) -> list[tuple[int, int]]:
         """The stretches of text between protected regions.
 
-        >>> Context("a `b` c", None).unprotected()  # doctest: +SKIP
+        >>> from langlock.policy import Policy
+        >>> Context("a `b` c", Policy.from_options()).unprotected()
         [(0, 2), (5, 7)]
         """
         gaps, pos = [], 0

@@ -262,7 +262,8 @@ def _foreign_run_pattern(profile: Profile) -> regex.Pattern[str]:
         allowed.add("Latin")  # Latin words in Cyrillic prose get word-level analysis
     excl = "".join(rf"\p{{Script={s}}}" for s in sorted(allowed))
     letter = rf"[\p{{L}}--[{excl}]]"
-    return regex.compile(rf"(?V1){letter}[\p{{M}}{letter[1:-1]}]*(?:[ ·'’\-]{{1,2}}{letter}[\p{{M}}{letter[1:-1]}]*)*")
+    word = rf"{letter}[\p{{M}}{letter[1:-1]}]*"
+    return regex.compile(rf"(?V1){word}(?:[ ·'’\-]{{1,2}}{word})*")
 
 
 @cache
@@ -276,10 +277,11 @@ _TOKEN_CHAR = regex.compile(r"[\p{L}\p{M}]")
 _ROMAN = dict(
     zip(
         "абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
-        "a b v g d e e zh z i y k l m n o p r s t u f kh ts ch sh shch  y  e yu ya".split(" "),
+        "a b v g d e e zh z i y k l m n o p r s t u f kh ts ch sh shch _ y _ e yu ya".split(),  # noqa: SIM905
         strict=True,
     )
 )
+_ROMAN["ъ"] = _ROMAN["ь"] = ""
 
 
 def _token_bounds(text: str, start: int, end: int) -> tuple[int, int]:
@@ -478,6 +480,7 @@ def _homoglyph_fix(token: str, profile: Profile) -> str | None:
 @cache
 def _letters_pattern(letters: str) -> regex.Pattern[str]:
     return regex.compile(f"[{regex.escape(letters)}]")
+
 
 _CYR_WORD = regex.compile(r"\p{Cyrillic}[\p{Cyrillic}\p{M}'’]*")
 

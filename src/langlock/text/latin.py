@@ -9,26 +9,25 @@ sentence, not a name).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING
-
-import re
 
 import regex
 
 from langlock.text.context import Context
 from langlock.text.detectors import Detector
 from langlock.text.findings import Finding
-from langlock.text.scripts import script_of
 from langlock.text.lexicon import (
     LANGUAGE_NAMES,
     best_foreign_language,
-    english_title_words,
     english_stopwords,
+    english_title_words,
     is_known_name,
     zipf,
 )
+from langlock.text.scripts import script_of
 
 if TYPE_CHECKING:
     from langlock.text.translit import TranslitDetector
@@ -70,8 +69,17 @@ class Word:
     (True, False, False)
     """
 
-    __slots__ = ("end", "glued", "is_identifier", "is_lower", "is_stopword", "is_title", "low",
-                 "start", "text")
+    __slots__ = (
+        "end",
+        "glued",
+        "is_identifier",
+        "is_lower",
+        "is_stopword",
+        "is_title",
+        "low",
+        "start",
+        "text",
+    )
 
     def __init__(self, start: int, end: int, text: str, glued: bool) -> None:
         self.start, self.end, self.text, self.glued = start, end, text, glued
@@ -175,7 +183,9 @@ class LatinWordDetector(Detector):
     def _build_words(text: str, start: int, end: int) -> list[Word]:
         """Only a run's first and last word can touch a digit or a letter of another
         script, so only they are looked at closely."""
-        words = [Word(m.start(), m.end(), m.group(), False) for m in _WORD.finditer(text, start, end)]
+        words = [
+            Word(m.start(), m.end(), m.group(), False) for m in _WORD.finditer(text, start, end)
+        ]
         first, last = words[0], words[-1]
         before = text[first.start - 1] if first.start else " "
         after = text[last.end] if last.end < len(text) else " "
@@ -184,7 +194,9 @@ class LatinWordDetector(Detector):
                 words.pop(0)  # a hybrid token: ScriptDetector's business
             else:
                 first.glue()
-        elif len(first.text) <= 4 and _UNIT_BEFORE.search(text, max(0, first.start - 2), first.start):
+        elif len(first.text) <= 4 and _UNIT_BEFORE.search(
+            text, max(0, first.start - 2), first.start
+        ):
             first.glue()  # 5 GHz, 10 kg: units
         if words and _glued(after):
             if after.isalpha():
@@ -241,7 +253,9 @@ class LatinWordDetector(Detector):
         )
         if common >= 1 and (stops >= 1 or common >= 2 or len(words) <= 3):
             return True
-        lower_stops = sum(w.is_stopword and w.is_lower and w.low not in _TITLE_JOINERS for w in words)
+        lower_stops = sum(
+            w.is_stopword and w.is_lower and w.low not in _TITLE_JOINERS for w in words
+        )
         return lower_stops >= 2  # "The Dark Side of the Moon" is a title, not a sentence
 
     # -- runs inside native prose
@@ -274,10 +288,7 @@ class LatinWordDetector(Detector):
             for w in run
             if not w.is_identifier
             and not ctx.allowed_word(w.text)
-            and (
-                (w.is_lower and common_foreign(w.text, wf))
-                or w.low in english_title_words()
-            )
+            and ((w.is_lower and common_foreign(w.text, wf)) or w.low in english_title_words())
         ]
         if len(flagged) == 1 and len(flagged[0].text) < LONE_WORD_MIN:
             return  # "r/aws", "bug": too short to call a word on its own

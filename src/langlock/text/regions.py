@@ -15,10 +15,9 @@ is not: unclosed fences, fences indented inside list items).
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from dataclasses import dataclass
-
-import re
 
 import regex
 
@@ -111,7 +110,9 @@ class Regions:
             found += _fenced_blocks(text)
         if "`" in text:
             found += [(m.start(), m.end(), "code") for m in _INLINE_CODE.finditer(text)]
-        found += [(m.start(), m.end(), "code") for m in _CODE_LINE.finditer(text) if m.end() > m.start()]
+        found += [
+            (m.start(), m.end(), "code") for m in _CODE_LINE.finditer(text) if m.end() > m.start()
+        ]
         if "." in text or "/" in text or "\\" in text:
             found += [(m.start(), m.end(), "url") for m in _URL.finditer(text)]
             found += [(m.start(), m.end(), "path") for m in _PATH.finditer(text)]
@@ -201,9 +202,12 @@ def _fenced_blocks(text: str) -> list[tuple[int, int, str]]:
 
 
 #: Which kind names a merged span: the ones POLICY.md protects from fixes come first.
-_RANK = {k: i for i, k in enumerate(
-    ("code", "url", "email", "path", "latex", "math", "markup", "handle", "identifier")
-)}
+_RANK = {
+    k: i
+    for i, k in enumerate(
+        ("code", "url", "email", "path", "latex", "math", "markup", "handle", "identifier")
+    )
+}
 
 
 def _merge(spans: list[tuple[int, int, str]]) -> tuple[tuple[int, int, str], ...]:

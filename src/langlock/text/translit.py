@@ -29,10 +29,10 @@ from __future__ import annotations
 import math
 import re
 import tomllib
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -159,8 +159,9 @@ def _parse_option(spec: str, default_cost: float = 0.0) -> _Option | None:
     return _Option(cyr, cost, frozenset(parts[2:]))
 
 
-def _add_option(table: dict[str, dict[tuple[str, frozenset[str]], float]], latin: str,
-                opt: _Option) -> None:
+def _add_option(
+    table: dict[str, dict[tuple[str, frozenset[str]], float]], latin: str, opt: _Option
+) -> None:
     slot = table.setdefault(latin, {})
     key = (opt.cyr, opt.ctx)
     if key not in slot or opt.cost < slot[key]:
@@ -182,21 +183,31 @@ def _compile_scheme(raw: dict[str, Any], lang: str) -> _Scheme:
             if opt is not None:
                 _add_option(table, str(latin).lower(), opt)
     options = {
-        lat: tuple(sorted((_Option(c, v, ctx) for (c, ctx), v in slot.items()),
-                          key=lambda o: (o.cost, o.cyr)))
+        lat: tuple(
+            sorted(
+                (_Option(c, v, ctx) for (c, ctx), v in slot.items()), key=lambda o: (o.cost, o.cyr)
+            )
+        )
         for lat, slot in table.items()
     }
     search = raw.get("search") or {}
     comp = raw.get("competitors") or {}
     det = dict(_DEFAULT_THRESHOLDS)
-    det.update({k: float(v) for k, v in (raw.get("detector") or {}).items()
-                if isinstance(v, int | float)})
+    det.update(
+        {k: float(v) for k, v in (raw.get("detector") or {}).items() if isinstance(v, int | float)}
+    )
     guards = []
     for name, g in (raw.get("guards") or {}).items():
         try:
-            guards.append(_Guard(name, re.compile(g["shape"]), re.compile(g["marker"]),
-                                 bool(g.get("run_markers", False)),
-                                 float(g.get("penalty", 2.0))))
+            guards.append(
+                _Guard(
+                    name,
+                    re.compile(g["shape"]),
+                    re.compile(g["marker"]),
+                    bool(g.get("run_markers", False)),
+                    float(g.get("penalty", 2.0)),
+                )
+            )
         except (KeyError, re.error, TypeError, ValueError):
             continue
     cs = raw.get("compound_stem") or {}
@@ -331,8 +342,10 @@ def _normalize(word: str) -> str:
     "delat'"
     >>> _normalize("'Privet")
     'privet'
+    >>> _normalize("z\u030cizn'") == "žizn'"
+    True
     """
-    w = word.strip().lower()
+    w = unicodedata.normalize("NFC", word.strip()).lower()
     for ch in "’ʼ":
         w = w.replace(ch, "'")
     w = w.lstrip(_APOSTROPHES + "-").rstrip("-")
@@ -357,9 +370,13 @@ def _context_ok(opt: _Option, word: str, pos: int, end: int, prev: str, sch: _Sc
     return True
 
 
-def _generate(word: str, sch: _Scheme, limit: int,
-              follow: Callable[[Any, str], Any] | None = None,
-              root: Any = None) -> list[tuple[float, str, Any]]:
+def _generate(
+    word: str,
+    sch: _Scheme,
+    limit: int,
+    follow: Callable[[Any, str], Any] | None = None,
+    root: Any = None,
+) -> list[tuple[float, str, Any]]:
     """Beam search over Latin chunks; readings cheapest first as (cost, cyrillic, node).
 
     ``follow(node, text)`` advances a lexicon cursor and returns None when no word starts
@@ -380,8 +397,11 @@ def _generate(word: str, sch: _Scheme, limit: int,
             continue
         if len(states) > limit:
             states = dict(sorted(states.items(), key=lambda kv: (kv[1][0], kv[0]))[:limit])
-        chunks = [word[pos:pos + k] for k in range(min(sch.max_chunk, n - pos), 0, -1)
-                  if word[pos:pos + k] in sch.options]
+        chunks = [
+            word[pos : pos + k]
+            for k in range(min(sch.max_chunk, n - pos), 0, -1)
+            if word[pos : pos + k] in sch.options
+        ]
         if not chunks:
             return []
         longest = chunks[0]
@@ -405,17 +425,23 @@ def _generate(word: str, sch: _Scheme, limit: int,
                             continue
                     new_out = out + opt.cyr
                     add(beams[end], new_out, new_cost, new_node)
-                    if (soft_ok and sch.soft_sign and len(new_out) > 1
-                            and new_out[-1] in sch.soft_after):
+                    if (
+                        soft_ok
+                        and sch.soft_sign
+                        and len(new_out) > 1
+                        and new_out[-1] in sch.soft_after
+                    ):
                         soft_node = new_node
                         if follow is not None:
                             soft_node = follow(new_node, sch.soft_sign)
                             if soft_node is None:
                                 continue
-                        add(beams[end], new_out + sch.soft_sign, new_cost + sch.soft_cost,
-                            soft_node)
-    final = sorted(((c, out, node) for out, (c, node) in beams[n].items()),
-                   key=lambda t: (t[0], t[1]))
+                        add(
+                            beams[end], new_out + sch.soft_sign, new_cost + sch.soft_cost, soft_node
+                        )
+    final = sorted(
+        ((c, out, node) for out, (c, node) in beams[n].items()), key=lambda t: (t[0], t[1])
+    )
     return final[:limit]
 
 
@@ -449,9 +475,9 @@ def cyrillic_candidates(word: str, limit: int = 64) -> list[str]:
 
 @dataclass(frozen=True, slots=True)
 class _Reading:
-    cyr: str       # lower-case Cyrillic
-    ru: float      # Zipf-like weight of the reading
-    cost: float    # spelling cost
+    cyr: str  # lower-case Cyrillic
+    ru: float  # Zipf-like weight of the reading
+    cost: float  # spelling cost
     name_only: bool
     name_any: bool
     noun_only: bool
@@ -514,9 +540,14 @@ def _best_reading(lang: str, word: str) -> _Reading | None:
         rs = [r for r in readings if r is not None and len(r.cyr) > 1]
         if rs and len(rs) == len(parts):
             cyr = "-".join(r.cyr for r in rs)
-            return _Reading(cyr, min(r.ru for r in rs), sum(r.cost for r in rs),
-                            all(r.name_only for r in rs), any(r.name_any for r in rs),
-                            all(r.noun_only for r in rs))
+            return _Reading(
+                cyr,
+                min(r.ru for r in rs),
+                sum(r.cost for r in rs),
+                all(r.name_only for r in rs),
+                any(r.name_any for r in rs),
+                all(r.noun_only for r in rs),
+            )
         return None
     if best is None:
         return None
@@ -570,7 +601,7 @@ def to_cyrillic(word: str) -> str | None:
 @dataclass(frozen=True, slots=True)
 class _Evidence:
     reading: _Reading | None
-    foreign: float         # best competing frequency (Zipf, minor languages lowered)
+    foreign: float  # best competing frequency (Zipf, minor languages lowered)
     letters: int
     shapes: tuple[tuple[str, bool, bool], ...]  # (guard, fits shape, shows marker)
 
@@ -589,8 +620,9 @@ def _evidence(lang: str, word: str) -> _Evidence:
     letters = sum(1 for c in word if c.isalnum())
     if sch is None:
         return _Evidence(None, 0.0, letters, ())
-    shapes = tuple((g.name, bool(g.shape.search(word)), bool(g.marker.search(word)))
-                   for g in sch.guards)
+    shapes = tuple(
+        (g.name, bool(g.shape.search(word)), bool(g.marker.search(word))) for g in sch.guards
+    )
     reading = _best_reading(lang, word)
     foreign = 0.0
     if reading is not None:
@@ -623,8 +655,7 @@ def _run_shape_counts(items: list[_Item], n_guards: int) -> list[tuple[int, int]
     return counts
 
 
-def _guard_penalty(item: _Item, counts: list[tuple[int, int]], run_len: int,
-                   sch: _Scheme) -> float:
+def _guard_penalty(item: _Item, counts: list[tuple[int, int]], run_len: int, sch: _Scheme) -> float:
     """Score lost to romaji/pinyin/Korean look-alikes, judged with the run's markers."""
     penalty = 0.0
     for gi, guard in enumerate(sch.guards):
@@ -642,10 +673,21 @@ def _guard_penalty(item: _Item, counts: list[tuple[int, int]], run_len: int,
     return penalty
 
 
-def _is_acronym(text: str, sch: _Scheme) -> bool:
+def _is_caps(text: str) -> bool:
+    """All capitals, more than one letter.
+
+    >>> _is_caps("PRIVET"), _is_caps("Privet"), _is_caps("I")
+    (True, False, False)
+    """
     letters = [c for c in text if c.isalpha()]
-    return (len(letters) > 1 and all(c.isupper() for c in letters)
-            and len(letters) <= sch.thresholds["acronym_max_letters"])
+    return len(letters) > 1 and all(c.isupper() for c in letters)
+
+
+def _is_acronym(text: str, sch: _Scheme) -> bool:
+    """A short all-caps word (GPU, API, DA), which alone is an acronym, not translit."""
+    return (
+        _is_caps(text) and sum(c.isalpha() for c in text) <= sch.thresholds["acronym_max_letters"]
+    )
 
 
 def _is_mixed_case(text: str) -> bool:
@@ -662,33 +704,34 @@ def _is_mixed_case(text: str) -> bool:
     parts = [p for p in re.split(r"[-'’]", text) if p]
     if any(any(c.isupper() for c in part[1:]) for part in parts):
         return True
-    # a capital after a lower-case part: zh-Hant, e-Mail (not Po-russki, Rostov-na-Donu)
-    return any(a[:1].islower() and b[:1].isupper() for a, b in pairwise(parts))
+    # lower case, then a capital: zh-Hant, e-Mail (not Po-russki, Rostov-na-Donu)
+    return parts[0][:1].islower() and any(p[:1].isupper() for p in parts[1:])
 
 
 def _label(item: _Item, sch: _Scheme, run_len: int) -> str:
+    """A(nchor): clearly Russian; S(upport): Russian rather than foreign; W(eak): a
+    frequent Russian word that is also foreign (da, no), which only joins a phrase;
+    X: not Russian. ``item.score`` must be set."""
     t = sch.thresholds
     r = item.ev.reading
     if r is None or _is_mixed_case(item.text):
         return "X"
     if run_len == 1 and _is_acronym(item.text, sch):
         return "X"
-    if (item.ev.letters >= t["anchor_min_letters"] and r.ru >= t["anchor_min_ru"]
-            and item.ev.foreign <= t["anchor_max_foreign"] and r.cost <= t["anchor_max_cost"]
-            and item.score >= t["anchor_min_score"] and not r.name_only):
+    if (
+        item.ev.letters >= t["anchor_min_letters"]
+        and r.ru >= t["anchor_min_ru"]
+        and item.ev.foreign <= t["anchor_max_foreign"]
+        and r.cost <= t["anchor_max_cost"]
+        and item.score >= t["anchor_min_score"]
+        and not r.name_only
+    ):
         return "A"
-    if (item.ev.letters > 1 and r.ru >= t["support_min_ru"]
-            and item.score >= t["support_min_score"]):
+    if item.ev.letters > 1 and r.ru >= t["support_min_ru"] and item.score >= t["support_min_score"]:
         return "S"  # single letters (v, s, i, or a variable x) only ever join as weak
     if r.ru >= t["weak_min_ru"] and item.score >= t["weak_min_score"]:
         return "W"
     return "X"
-
-
-def _is_caps(text: str) -> bool:
-    """All capitals, more than one letter."""
-    letters = [c for c in text if c.isalpha()]
-    return len(letters) > 1 and all(c.isupper() for c in letters)
 
 
 def _is_title(text: str) -> bool:
@@ -712,25 +755,38 @@ def _lone_ok(item: _Item, sch: _Scheme, in_run: bool) -> bool:
     if r is None or r.name_only or _is_acronym(item.text, sch):
         return False
     ev = item.ev
-    if in_run and (ev.foreign > t["run_lone_max_foreign"] or _is_title(item.text)
-                   or sch.translit_marker is None
-                   or not sch.translit_marker.search(_normalize(item.text))):
+    if in_run and (
+        ev.foreign > t["run_lone_max_foreign"]
+        or _is_title(item.text)
+        or sch.translit_marker is None
+        or not sch.translit_marker.search(_normalize(item.text))
+    ):
         return False  # amid English: only a word with a translit spelling, not a name
     if _is_title(item.text) or _is_caps(item.text):
         if r.name_any:
             return False  # Tolstoy, Moskva: a name in Latin spelling
-        if r.noun_only and (item.score < t["title_noun_min_score"]
-                            or ev.foreign > t["title_noun_max_foreign"]):
+        if r.noun_only and (
+            item.score < t["title_noun_min_score"] or ev.foreign > t["title_noun_max_foreign"]
+        ):
             return False  # Sberbank, COBYLA: maybe a brand
     if r.cost > max(t["lone_max_cost"], t["lone_cost_per_letter"] * ev.letters):
         return False
-    if (ev.letters >= t["lone_min_letters"] and r.ru >= t["lone_min_ru"]
-            and ev.foreign <= t["lone_max_foreign"] and item.score >= t["lone_min_score"]):
+    if (
+        ev.letters >= t["lone_min_letters"]
+        and r.ru >= t["lone_min_ru"]
+        and ev.foreign <= t["lone_max_foreign"]
+        and item.score >= t["lone_min_score"]
+    ):
         return True
     # long and nothing else, in Russian prose only: rare English words (grammeme) are
     # Russian word forms too often for this to hold amid English
-    return (not in_run and ev.letters >= t["long_min_letters"] and r.ru >= t["long_min_ru"]
-            and ev.foreign <= t["long_max_foreign"] and item.score >= t["long_min_score"])
+    return (
+        not in_run
+        and ev.letters >= t["long_min_letters"]
+        and r.ru >= t["long_min_ru"]
+        and ev.foreign <= t["long_max_foreign"]
+        and item.score >= t["long_min_score"]
+    )
 
 
 def _confidence(strength: float) -> float:
@@ -760,10 +816,15 @@ def _chain_flagged(chain: list[_Item], sch: _Scheme, in_run: bool) -> bool:
         return True
     best = max(strong, key=lambda it: it.score)
     reading = best.ev.reading
-    return (len(chain) >= 2 and reading is not None and best.score >= t["pair_min_best_score"]
-            and reading.cost <= t["pair_max_best_cost"] and not reading.name_any
-            and sum(it.score for it in chain) >= t["pair_min_total"]
-            and any(it.ev.letters >= 4 for it in chain))
+    return (
+        len(chain) >= 2
+        and reading is not None
+        and best.score >= t["pair_min_best_score"]
+        and reading.cost <= t["pair_max_best_cost"]
+        and not reading.name_any
+        and sum(it.score for it in chain) >= t["pair_min_total"]
+        and any(it.ev.letters >= 4 for it in chain)
+    )
 
 
 def _judge_chain(chain: list[_Item], sch: _Scheme, run_len: int) -> list[tuple[_Item, float]]:
@@ -781,7 +842,7 @@ def _judge_chain(chain: list[_Item], sch: _Scheme, run_len: int) -> list[tuple[_
     while hi < len(chain) - 1 and chain[hi + 1].label == "W":
         hi += 1
     conf = _confidence(sum(max(0.0, it.score) for it in strong))
-    return [(it, conf) for it in chain[lo:hi + 1]]
+    return [(it, conf) for it in chain[lo : hi + 1]]
 
 
 def _runs(words: Sequence[Any]) -> list[list[tuple[int, int, str]]]:
@@ -872,8 +933,14 @@ class TranslitDetector:
                     reading = member.ev.reading
                     if reading is None:
                         continue
-                    hits.append(TranslitHit(member.start, member.end, member.text,
-                                            _restore_case(member.text.strip(), reading.cyr),
-                                            conf))
+                    hits.append(
+                        TranslitHit(
+                            member.start,
+                            member.end,
+                            member.text,
+                            _restore_case(member.text.strip(), reading.cyr),
+                            conf,
+                        )
+                    )
             chain = []
         return hits
