@@ -446,7 +446,9 @@ def _script_seam_pattern(native: frozenset[str], alien: frozenset[str]) -> re.Pa
     nat = "".join(script_class(s) for s in sorted(native))
     ali = "".join(script_class(s) for s in sorted(alien))
     marks = "\u0300-\u036f"
-    return re.compile(f"[{nat}][{marks}]*[{ali}]|[{ali}][{marks}]*[{nat}]")
+    # Starts with the look-alike class, so re skips native text fast; the lookbehind sees the
+    # native letter before it, the lookahead one after it.
+    return re.compile(f"[{ali}](?:(?<=[{nat}][{ali}])|(?=[{marks}]*[{nat}]))")
 
 
 def _homoglyph_fix(token: str, profile: Profile) -> str | None:

@@ -27,20 +27,22 @@ from langlock.text.lexicon import (
     is_known_name,
     zipf,
 )
-from langlock.text.scripts import script_of
+from langlock.text.scripts import script_class, script_of
 
 if TYPE_CHECKING:
     from langlock.text.translit import TranslitDetector
 
 #: A Latin word: letters with inner apostrophes or hyphens (don't, state-of-the-art).
-_WORD = regex.compile(
-    r"\p{Latin}[\p{Latin}\p{M}]*(?:['’\-]\p{Latin}[\p{Latin}\p{M}]*)*(?:['’](?![\p{L}\p{N}]))?"
-)
+_L = script_class("Latin")
+_M = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
+# Stdlib re over explicit ranges: several times faster here than regex's \p{Latin}.
+_WORD_PATTERN = rf"[{_L}][{_L}{_M}]*(?:['’\-][{_L}][{_L}{_M}]*)*(?:['’](?![^\W\d_]|\d))?"
+_WORD = re.compile(_WORD_PATTERN)
 #: A native inflection hyphenated to a Latin word: «prompt-а», «iPhone'а».
 _SUFFIX = regex.compile(r"[-'’][\p{L}--\p{Latin}]{1,4}\b", regex.V1)
 #: What may stand between two words of one Latin run.
 _GAP = r"[ \t,:;«»\"'“”„*/&!?.]{1,4}"
-_RUN = regex.compile(rf"{_WORD.pattern}(?:{_GAP}{_WORD.pattern})*")
+_RUN = re.compile(rf"{_WORD_PATTERN}(?:{_GAP}{_WORD_PATTERN})*")
 #: Ordinary English word: frequent in English, clearly rarer in the target's own texts
 #: (names and borrowed tech words show up in Russian text too, which narrows the gap).
 COMMON_ZIPF = 3.0
@@ -51,7 +53,6 @@ LONE_WORD_MIN = 4
 CLAUSE_WORDS = 8
 #: Words that may join a title without breaking it ("World of Warcraft").
 _TITLE_JOINERS = frozenset({"of", "and", "the", "for", "in", "to", "on", "a", "an", "de", "la"})
-_LETTER = regex.compile(r"\p{L}")
 #: A word that starts with two lower-case letters: the only kind a common word can be,
 #: apart from the English words that are never names (see ``_title_words``).
 _LOWER_WORD = re.compile(r"\b[a-z\u00df-\u00ff]{2}")
@@ -151,7 +152,7 @@ class LatinWordDetector(Detector):
             if not _LOWER_WORD.search(text, s, e) and not _title_words().search(text, s, e):
                 continue
             run = self._words(ctx, s, e)
-            if not run:
+            if not run or self._requested_language(ctx, run):
                 continue
             found = list(self._run_findings(ctx, run))
             yield from found
@@ -222,9 +223,11 @@ class LatinWordDetector(Detector):
             latin = sum(b - a for a, b in line_spans)  # counts the gaps too: an upper bound
             if latin * 4 < e - s:
                 continue  # too little Latin for a Latin line
+            native = len(_native_letters(profile.scripts).findall(text, s, e))
+            if latin < 2 * max(native, 1):
+                continue
             words = [w for a, b in line_spans for w in self._words(ctx, a, b)]
             latin = sum(w.end - w.start for w in words)
-            native = len(_LETTER.findall(text, s, e)) - latin
             if latin < 2 * max(native, 1) or not self._is_sentence(ctx, words):
                 continue
             lang, _ = best_foreign_language([w.text for w in words], profile.foreign_lexicons)
@@ -260,16 +263,20 @@ class LatinWordDetector(Detector):
 
     # -- runs inside native prose
 
+    @staticmethod
+    def _requested_language(ctx: Context, run: list[Word]) -> bool:
+        """A run in a language the prompt asked for (the Spanish anthem it requested)."""
+        langs = ctx.policy.profile.foreign_lexicons
+        asked = ctx.requested.intersection(langs)
+        if not asked or len(run) < 3:
+            return False
+        return best_foreign_language([w.text for w in run], langs)[0] in asked
+
     def _run_findings(self, ctx: Context, run: list[Word]) -> Iterator[Finding]:
         profile = ctx.policy.profile
         wf = profile.wordfreq
         if "en" in ctx.requested:
             return
-        asked = ctx.requested.intersection(profile.foreign_lexicons)
-        if asked and len(run) >= 3:
-            lang, _ = best_foreign_language([w.text for w in run], profile.foreign_lexicons)
-            if lang in asked:
-                return
         stops = [w for w in run if w.is_stopword and w.is_lower]
         if len(run) >= CLAUSE_WORDS and len(stops) >= 2:
             lang, _ = best_foreign_language([w.text for w in run], profile.foreign_lexicons)
@@ -382,6 +389,11 @@ def _glued(ch: str) -> bool:
 
 def _is_nonlatin(ch: str) -> bool:
     return script_of(ch) != "Latin"
+
+
+@cache
+def _native_letters(scripts: frozenset[str]) -> re.Pattern[str]:
+    return re.compile(f"[{''.join(script_class(s) for s in sorted(scripts))}]")
 
 
 @cache

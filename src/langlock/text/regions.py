@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from dataclasses import dataclass
+from functools import lru_cache
 
 import regex
 
@@ -30,10 +31,10 @@ _URL = regex.compile(
 #: be tried at every word of the text.
 _EMAIL_TAIL = regex.compile(r"@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+\b")
 _EMAIL_HEAD = regex.compile(r"[A-Za-z0-9._+-]+$")
-_PATH = re.compile(
-    r"(?<![\w/])(?:~|\.{1,2})?/(?:[A-Za-z0-9_.@+-]+/)*[A-Za-z0-9_.@+-]+/?"
-    r"|\b[A-Za-z]:\\[^\s\"'«»]+"
-)
+# Some hot patterns start with a literal and check what stands before a match by hand
+# (``_free_before``): a leading lookbehind or \b there made ``re`` try every position.
+_PATH = re.compile(r"(?:~/|\.\./|\./|/)(?:[A-Za-z0-9_.@+-]+/)*[A-Za-z0-9_.@+-]+/?")
+_WINDOWS_PATH = re.compile(r":\\[^\s\"'«»]+")
 #: File names and bare domains are found from their ending and extended left by hand, so
 #: the text is not scanned word by word.
 _FILE_TAIL = regex.compile(
@@ -88,8 +89,8 @@ _CODE_LINE = re.compile(
 
 #: A command line quoted in prose: «выполните pip install torch, затем …».
 _COMMAND = re.compile(
-    r"\b(?:sudo\s+)?(?:pip3?|npm|npx|yarn|pnpm|git|docker|kubectl|helm|apt(?:-get)?|brew|conda"
-    r"|cargo|ollama|poetry|uv|curl|wget|python3?\s+-m)"
+    r"(?:sudo|pip3?|npm|npx|yarn|pnpm|git|docker|kubectl|helm|apt(?:-get)?|brew|conda"
+    r"|cargo|ollama|poetry|uv|curl|wget|python3?[ \t]+-m)\b"
     r"(?:[ \t]+(?:-{1,2}[\w-]+(?:=[^\s,;]+)?|\"[^\"\n]*\"|'[^'\n]*'|[A-Za-z0-9_./:@=+-]+))+"
 )
 
@@ -115,10 +116,12 @@ class Regions:
         ]
         if "." in text or "/" in text or "\\" in text:
             found += [(m.start(), m.end(), "url") for m in _URL.finditer(text)]
-            found += [(m.start(), m.end(), "path") for m in _PATH.finditer(text)]
+            found += _free_before(text, _PATH, "path", r"\w/")
+            found += [(m.start() - 1, m.end(), "path") for m in _WINDOWS_PATH.finditer(text)
+                      if m.start() and text[m.start() - 1].isascii() and text[m.start() - 1].isalpha()]
             found += _extend_left(text, _FILE_TAIL, "path")
             found += _extend_left(text, _DOMAIN_TAIL, "url")
-        found += [(m.start(), m.end(), "code") for m in _COMMAND.finditer(text)]
+        found += _free_before(text, _COMMAND, "code", r"\w")
         if "@" in text:
             found += _emails(text)
         if "#" in text or "@" in text:
@@ -150,6 +153,29 @@ class Regions:
 
     def code_spans(self) -> list[tuple[int, int]]:
         return [(s, e) for s, e, k in self.spans if k == "code"]
+
+
+def _free_before(
+    text: str, pattern: re.Pattern[str], kind: str, not_after: str
+) -> list[tuple[int, int, str]]:
+    """Matches of ``pattern`` not preceded by a character of the class ``not_after``.
+
+    >>> _free_before("a/b x/y", _PATH, "path", r"\\w/")
+    []
+    >>> _free_before("см. /usr/bin", _PATH, "path", r"\\w/")
+    [(4, 12, 'path')]
+    """
+    bad = _class(not_after)
+    return [
+        (m.start(), m.end(), kind)
+        for m in pattern.finditer(text)
+        if not m.start() or not bad.match(text, m.start() - 1)
+    ]
+
+
+@lru_cache(maxsize=16)
+def _class(body: str) -> re.Pattern[str]:
+    return re.compile(f"[{body}]")
 
 
 def _extend_left(text: str, tail: regex.Pattern[str], kind: str) -> list[tuple[int, int, str]]:

@@ -335,6 +335,7 @@ def _zipf(word: str, lang: str) -> float:
 # ------------------------------------------------------------------------ candidates
 
 
+@lru_cache(maxsize=1 << 16)
 def _normalize(word: str) -> str:
     """Lower-case a word, unify apostrophes, drop quote marks at its edges.
 
@@ -690,6 +691,7 @@ def _is_acronym(text: str, sch: _Scheme) -> bool:
     )
 
 
+@lru_cache(maxsize=1 << 16)
 def _is_mixed_case(text: str) -> bool:
     """Upper-case after the first letter of a part, but not all caps: iPhone, McKinsey.
 
