@@ -20,7 +20,7 @@ from langlock.policy import Profile
 from langlock.text.context import Context
 from langlock.text.findings import Finding
 from langlock.text.lexicon import LANGUAGE_NAMES, is_native_word, zipf
-from langlock.text.scripts import script_class, script_of, script_runs
+from langlock.text.scripts import letters_of, script_class, script_of, script_runs
 
 
 class Detector:
@@ -36,11 +36,11 @@ class Detector:
 
 
 @cache
-def _special_patterns() -> tuple[regex.Pattern[str], regex.Pattern[str]]:
+def _special_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
     raw = resources.files("langlock").joinpath("data", "special_tokens.toml").read_text("utf-8")
     data = tomllib.loads(raw)
-    everywhere = regex.compile("|".join(f"(?:{p})" for p in data["everywhere"]))
-    prose_only = regex.compile("|".join(f"(?:{p})" for p in data["prose_only"]))
+    everywhere = re.compile("|".join(f"(?:{p})" for p in data["everywhere"]))
+    prose_only = re.compile("|".join(f"(?:{p})" for p in data["prose_only"]))
     return everywhere, prose_only
 
 
@@ -61,7 +61,7 @@ class SpecialTokenDetector(Detector):
                 yield self._finding(ctx, m)
 
     @staticmethod
-    def _finding(ctx: Context, m: regex.Match[str]) -> Finding:
+    def _finding(ctx: Context, m: re.Match[str]) -> Finding:
         return ctx.finding(
             "special_token",
             m.start(),
@@ -187,7 +187,7 @@ class RepetitionDetector(Detector):
                 run.append(idx)
                 gap = False
                 continue
-            if run and self._is_loop(ctx, run_key, run):
+            if len(run) >= self.min_run and self._is_loop(ctx, run_key, run):
                 last = run[-1]
                 last_end = starts[last + 1] - 1 if last + 1 < len(starts) else len(text)
                 yield ctx.finding(
@@ -385,11 +385,14 @@ class ScriptDetector(Detector):
     def _foreign_lines(self, ctx: Context, by_line: dict[int, int]) -> Iterator[Finding]:
         """A line mostly written in foreign script is also a wrong-language line."""
         text = ctx.text
+        native_letter = letters_of(ctx.policy.profile.scripts)
         for line, foreign in by_line.items():
+            if foreign < 8:
+                continue
             s = ctx.line_starts[line - 1]
             e = ctx.line_starts[line] - 1 if line < len(ctx.line_starts) else len(text)
-            native = sum(1 for c in text[s:e] if script_of(c) in ctx.policy.profile.scripts)
-            if foreign >= 8 and native < foreign and not ctx.in_code(s, e):
+            native = len(native_letter.findall(text, s, e))
+            if native < foreign and not ctx.in_code(s, e):
                 lead = len(text[s:e]) - len(text[s:e].lstrip())
                 yield ctx.finding(
                     "wrong_language",
@@ -480,8 +483,8 @@ def _homoglyph_fix(token: str, profile: Profile) -> str | None:
 
 
 @cache
-def _letters_pattern(letters: str) -> regex.Pattern[str]:
-    return regex.compile(f"[{regex.escape(letters)}]")
+def _letters_pattern(letters: str) -> re.Pattern[str]:
+    return re.compile(f"[{re.escape(letters)}]")
 
 
 _CYR_WORD = regex.compile(r"\p{Cyrillic}[\p{Cyrillic}\p{M}'’]*")

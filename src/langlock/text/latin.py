@@ -27,7 +27,7 @@ from langlock.text.lexicon import (
     is_known_name,
     zipf,
 )
-from langlock.text.scripts import script_class, script_of
+from langlock.text.scripts import letters_of, script_class, script_of
 
 if TYPE_CHECKING:
     from langlock.text.translit import TranslitDetector
@@ -223,7 +223,7 @@ class LatinWordDetector(Detector):
             latin = sum(b - a for a, b in line_spans)  # counts the gaps too: an upper bound
             if latin * 4 < e - s:
                 continue  # too little Latin for a Latin line
-            native = len(_native_letters(profile.scripts).findall(text, s, e))
+            native = len(letters_of(profile.scripts).findall(text, s, e))
             if latin < 2 * max(native, 1):
                 continue
             words = [w for a, b in line_spans for w in self._words(ctx, a, b)]
@@ -389,11 +389,6 @@ def _glued(ch: str) -> bool:
 
 def _is_nonlatin(ch: str) -> bool:
     return script_of(ch) != "Latin"
-
-
-@cache
-def _native_letters(scripts: frozenset[str]) -> re.Pattern[str]:
-    return re.compile(f"[{''.join(script_class(s) for s in sorted(scripts))}]")
 
 
 @cache

@@ -80,7 +80,7 @@ _CODE_LINE = re.compile(
     r"|node|cd|ls|mkdir|rm|cp|mv|cat|curl|wget|chmod|chown|export|source|make|cargo|go|javac?"
     r"|gcc|g\+\+|ssh|scp|systemctl|journalctl|grep|tar|unzip|ollama|uv|poetry)"
     r"[ \t]+[-\w./$\"'=:@][^\n\u0400-\u052f]*"
-    r"|(?=[^\n\u0400-\u052f]*$)(?![^\n]*?(?:\b[A-Za-z]+[ ,]+){4}[A-Za-z])"
+    r"|(?=[^\n\u0400-\u052f]*$)(?=[^\n;{)=]*[;{)=])(?![^\n]*?(?:\b[A-Za-z]+[ ,]+){4}[A-Za-z])"
     r"(?:[^\n]*(?:[;{]|\w\([^\n]*\)[ \t]*\{?)[ \t]*$"
     r"|[\w.$\[\]'\"]+[ \t]*(?:[-+*/%|&^]|//|\*\*)?=[ \t]*[^\s=][^\n]*)"
     r")"
@@ -117,8 +117,7 @@ class Regions:
         if "." in text or "/" in text or "\\" in text:
             found += [(m.start(), m.end(), "url") for m in _URL.finditer(text)]
             found += _free_before(text, _PATH, "path", r"\w/")
-            found += [(m.start() - 1, m.end(), "path") for m in _WINDOWS_PATH.finditer(text)
-                      if m.start() and text[m.start() - 1].isascii() and text[m.start() - 1].isalpha()]
+            found += _windows_paths(text)
             found += _extend_left(text, _FILE_TAIL, "path")
             found += _extend_left(text, _DOMAIN_TAIL, "url")
         found += _free_before(text, _COMMAND, "code", r"\w")
@@ -153,6 +152,20 @@ class Regions:
 
     def code_spans(self) -> list[tuple[int, int]]:
         return [(s, e) for s, e, k in self.spans if k == "code"]
+
+
+def _windows_paths(text: str) -> list[tuple[int, int, str]]:
+    r"""``C:\Users\me``: found from ``:\`` and extended by the drive letter.
+
+    >>> _windows_paths(r"см. C:\Users\me")
+    [(4, 15, 'path')]
+    """
+    found = []
+    for m in _WINDOWS_PATH.finditer(text):
+        drive = text[m.start() - 1] if m.start() else ""
+        if drive.isascii() and drive.isalpha():
+            found.append((m.start() - 1, m.end(), "path"))
+    return found
 
 
 def _free_before(

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import regex
@@ -109,3 +110,13 @@ def _planes01() -> str:
 def _escape(ch: str) -> str:
     code = ord(ch)
     return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
+@lru_cache(maxsize=16)
+def letters_of(scripts: frozenset[str]) -> re.Pattern[str]:
+    """One letter of any of the scripts, for counting with ``findall``.
+
+    >>> len(letters_of(frozenset({"Cyrillic"})).findall("abc где"))
+    3
+    """
+    return re.compile(f"[{''.join(script_class(s) for s in sorted(scripts))}]")
