@@ -58,11 +58,13 @@ _CALL = regex.compile(r"\b[A-Za-z_][\w.]{0,30}\([^()\n]{0,40}\)")
 _TAG = regex.compile(r"</?[A-Za-z][\w:.-]*(?:\s[^<>\n]{0,200})?/?>")
 _HANDLE = regex.compile(r"(?<![\w#@])[#@][\w.-]*[^\W\d_][\w-]*")
 #: snake_case, dotted.names, CamelCase.method, --flags, key=value: identifiers in prose.
-_IDENT = re.compile(
-    r"(?<![\w-])(?:--?[A-Za-z][\w-]*(?:=\S+)?"
-    r"|[A-Za-z_][A-Za-z0-9_]*(?:[._][A-Za-z0-9_]+)+(?:\(\))?"
-    r"|[A-Za-z_][A-Za-z0-9_]*=[^\s,;]+)"
-)
+#: Found from their joints ("." "_" "=") and a leading "-", then extended by hand: a
+#: pattern that starts with a lookbehind makes ``re`` try every position of the text.
+_FLAG = re.compile(r"--?[A-Za-z][\w-]*(?:=\S+)?")
+_JOINT = re.compile(r"[._][A-Za-z0-9_]")
+_ASSIGN = re.compile(r"=[^\s,;=]+")
+_IDENT_HEAD = re.compile(r"(?<![\w-])[A-Za-z_][A-Za-z0-9_]*\Z")
+_IDENT_TAIL = re.compile(r"(?:[._][A-Za-z0-9_]+)+(?:\(\))?")
 
 
 #: A line of code outside any fence: LLMs often paste code without one. Kept narrow (a
@@ -132,7 +134,7 @@ class Regions:
         if "<" in text:
             found += [(m.start(), m.end(), "markup") for m in _TAG.finditer(text)]
         if "_" in text or "=" in text or "-" in text or "." in text:
-            found += [(m.start(), m.end(), "identifier") for m in _IDENT.finditer(text)]
+            found += _identifiers(text)
         return cls(_merge(found))
 
     def starts(self) -> list[int]:
@@ -152,6 +154,34 @@ class Regions:
 
     def code_spans(self) -> list[tuple[int, int]]:
         return [(s, e) for s, e, k in self.spans if k == "code"]
+
+
+def _identifiers(text: str) -> list[tuple[int, int, str]]:
+    """Flags, dotted or snake_case names and key=value pairs.
+
+    >>> [(s, e) for s, e, _ in _identifiers("см. model.eval(), learning_rate=0.1 и --force")]
+    [(38, 45), (4, 16), (18, 31), (18, 35)]
+    """
+    found = _free_before(text, _FLAG, "identifier", r"\w-")
+    done = -1
+    for m in _JOINT.finditer(text):
+        j = m.start()
+        if (
+            j <= done
+            or not j
+            or not (text[j - 1].isascii() and (text[j - 1].isalnum() or text[j - 1] == "_"))
+        ):
+            continue
+        head = _IDENT_HEAD.search(text, max(0, j - 64), j)
+        tail = _IDENT_TAIL.match(text, j)
+        if head and tail:
+            found.append((head.start(), tail.end(), "identifier"))
+            done = tail.end()
+    for m in _ASSIGN.finditer(text):
+        head = _IDENT_HEAD.search(text, max(0, m.start() - 64), m.start())
+        if head:
+            found.append((head.start(), m.end(), "identifier"))
+    return found
 
 
 def _windows_paths(text: str) -> list[tuple[int, int, str]]:
