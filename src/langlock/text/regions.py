@@ -20,43 +20,41 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 
-import regex
-
-_FENCE = regex.compile(r"(?m)^[ \t>]*(`{3,}|~{3,})[^\n]*$")
-_INLINE_CODE = regex.compile(r"(`+)(?!`)[^\n]*?(?<!`)\1(?!`)")
-_URL = regex.compile(
+_FENCE = re.compile(r"(?m)^[ \t>]*(`{3,}|~{3,})[^\n]*$")
+_INLINE_CODE = re.compile(r"(`+)(?!`)[^\n]*?(?<!`)\1(?!`)")
+_URL = re.compile(
     r"\b(?:(?:[Hh][Tt][Tt][Pp][Ss]?|[Ff][Tt][Pp]|file|ssh|git|s3|wss?)://|www\.)[^\s<>\"'«»`]+"
 )
 #: Searched from the "@" and extended to the left by hand: a leading ``[\w.+-]+`` would
 #: be tried at every word of the text.
-_EMAIL_TAIL = regex.compile(r"@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+\b")
-_EMAIL_HEAD = regex.compile(r"[A-Za-z0-9._+-]+$")
+_EMAIL_TAIL = re.compile(r"@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+\b")
+_EMAIL_HEAD = re.compile(r"[A-Za-z0-9._+-]+$")
 # Some hot patterns start with a literal and check what stands before a match by hand
 # (``_free_before``): a leading lookbehind or \b there made ``re`` try every position.
 _PATH = re.compile(r"(?:~/|\.\./|\./|/)(?:[A-Za-z0-9_.@+-]+/)*[A-Za-z0-9_.@+-]+/?")
 _WINDOWS_PATH = re.compile(r":\\[^\s\"'«»]+")
 #: File names and bare domains are found from their ending and extended left by hand, so
 #: the text is not scanned word by word.
-_FILE_TAIL = regex.compile(
+_FILE_TAIL = re.compile(
     r"\.(?:py|js|ts|tsx|jsx|json|jsonl|yaml|yml|toml|ini|cfg|txt|md|csv"
     r"|tsv|html|css|xml|sh|bat|ps1|exe|dll|so|c|h|cpp|hpp|rs|go|java|kt|rb|php|sql|ipynb|pdf"
     r"|docx?|xlsx?|pptx?|png|jpe?g|gif|svg|mp[34]|wav|zip|tar|gz|log|lock|env|gguf|bin"
     r"|safetensors|pt|onnx)\b"
 )
-_DOMAIN_TAIL = regex.compile(
+_DOMAIN_TAIL = re.compile(
     r"\.(?:com|org|net|io|ru|dev|ai|edu|gov|info|me|app|co|uk|de)(?:/[^\s<>\"'«»`]*)?\b"
 )
-_NAME_HEAD = regex.compile(r"(?<![\w.-])[A-Za-z0-9_-][A-Za-z0-9_.-]*$")
-_LATEX = regex.compile(
+_NAME_HEAD = re.compile(r"(?<![\w.-])[A-Za-z0-9_-][A-Za-z0-9_.-]*$")
+_LATEX = re.compile(
     r"\$\$.+?\$\$|(?<![\\\w$])\$(?=\S)[^$\n]{1,200}?(?<=\S)\$(?!\d)|\\\(.+?\\\)|\\\[.+?\\\]"
     r"|\\begin\{(\w+\*?)\}.*?\\end\{\1\}|\\[a-zA-Z]+(?:\{[^{}\n]*\})*",
-    regex.S,
+    re.S,
 )
 #: f(x), O(n log n), sin(x): a short call written as math or code in prose.
-_CALL = regex.compile(r"\b[A-Za-z_][\w.]{0,30}\([^()\n]{0,40}\)")
+_CALL = re.compile(r"\b[A-Za-z_][\w.]{0,30}\([^()\n]{0,40}\)")
 #: <div class="x">, </autoregistration>: markup tags.
-_TAG = regex.compile(r"</?[A-Za-z][\w:.-]*(?:\s[^<>\n]{0,200})?/?>")
-_HANDLE = regex.compile(r"(?<![\w#@])[#@][\w.-]*[^\W\d_][\w-]*")
+_TAG = re.compile(r"</?[A-Za-z][\w:.-]*(?:\s[^<>\n]{0,200})?/?>")
+_HANDLE = re.compile(r"(?<![\w#@])[#@][\w.-]*[^\W\d_][\w-]*")
 #: snake_case, dotted.names, CamelCase.method, --flags, key=value: identifiers in prose.
 #: Found from their joints ("." "_" "=") and a leading "-", then extended by hand: a
 #: pattern that starts with a lookbehind makes ``re`` try every position of the text.
@@ -221,7 +219,7 @@ def _class(body: str) -> re.Pattern[str]:
     return re.compile(f"[{body}]")
 
 
-def _extend_left(text: str, tail: regex.Pattern[str], kind: str) -> list[tuple[int, int, str]]:
+def _extend_left(text: str, tail: re.Pattern[str], kind: str) -> list[tuple[int, int, str]]:
     """Names that end in ``tail`` (``main.py``, ``example.com/x``), extended to their start.
 
     >>> _extend_left("см. main.py и docs.python.org/3", _FILE_TAIL, "path")
