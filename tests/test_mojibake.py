@@ -519,6 +519,9 @@ def test_utf8_damage_round_trips(words: list[str], codec: str) -> None:
     # Only short words ("у у", "ты ты" → "С‚С‹") can leave no tell-tale character that real
     # text lacks (‚ and ‹ are real quotes): a known limit, documented in the module.
     assume(any(len(w) >= 4 for w in words))
+    # Mac-Cyrillic turns words made only of р…я into "—Б—Б—Б—А": dashes and capitals with no
+    # tell-tale character; a known limit (see the module's notes).
+    assume(codec != "mac_cyrillic" or any("а" <= c <= "п" for c in "".join(words)))
     good = " ".join(words)
     bad = utf8_as(codec)(good)
     text = f"До: {bad}. После."

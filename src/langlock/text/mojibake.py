@@ -30,6 +30,11 @@ pattern, and only matches of those get decoded. All patterns use the standard ``
 module on purpose: ``regex`` scans a class of a few hundred characters about 40 times slower
 (150-200 ms/MB against 3-6 ms/MB, measured on Russian text), and Python 3.11's ``re`` has
 the possessive quantifiers the grammar needs.
+
+Known limits: a fragment of only very short words can leave no tell-tale character
+(Windows-1251 ``С‚С‹`` for ``ты``: ``‚`` and ``‹`` are real quotation marks too), and
+Mac-Cyrillic turns words made only of р…я into dashes and capitals (``—Б—Б—Б—А``); both are
+left alone rather than risk repairing real text.
 """
 
 from __future__ import annotations
