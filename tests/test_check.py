@@ -301,3 +301,8 @@ def test_english_phrases_are_flagged(text: str, span: str) -> None:
 def test_gloss_with_abbreviation_is_minor() -> None:
     report = langlock.check("Механизм внимания (англ. attention) важен.")
     assert report.ok and [f.severity for f in report.findings] == ["minor"]
+
+
+def test_fix_keeps_a_url_that_an_earlier_fix_glued_to_a_word() -> None:
+    fixed = langlock.fix("Приветprivet\u200bhttps://a.io/x\u200b")
+    assert "https://a.io/x" in fixed.text

@@ -22,9 +22,10 @@ from functools import lru_cache
 
 _FENCE = re.compile(r"(?m)^[ \t>]*(`{3,}|~{3,})[^\n]*$")
 _INLINE_CODE = re.compile(r"(`+)(?!`)[^\n]*?(?<!`)\1(?!`)")
-_URL = re.compile(
-    r"\b(?:(?:[Hh][Tt][Tt][Pp][Ss]?|[Ff][Tt][Pp]|file|ssh|git|s3|wss?)://|www\.)[^\s<>\"'«»`]+"
-)
+_URL_REST = r"[^\s<>\"'«»`\u200b-\u200f\u2060\ufeff]+"
+_SCHEME_TAIL = re.compile(r"://" + _URL_REST)
+_SCHEME = re.compile(r"(?<![A-Za-z0-9])(?:https?|ftp|file|ssh|git|s3|wss?)\Z", re.I)
+_WWW = re.compile(r"www\." + _URL_REST)
 #: Searched from the "@" and extended to the left by hand: a leading ``[\w.+-]+`` would
 #: be tried at every word of the text.
 _EMAIL_TAIL = re.compile(r"@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+\b")
@@ -45,16 +46,20 @@ _DOMAIN_TAIL = re.compile(
     r"\.(?:com|org|net|io|ru|dev|ai|edu|gov|info|me|app|co|uk|de)(?:/[^\s<>\"'«»`]*)?\b"
 )
 _NAME_HEAD = re.compile(r"(?<![\w.-])[A-Za-z0-9_-][A-Za-z0-9_.-]*$")
+# Bounded lazy spans: an unbounded ``.+?`` would scan to the end of the text from every
+# "$" of a shell prompt or a PHP variable.
 _LATEX = re.compile(
-    r"\$\$.+?\$\$|(?<![\\\w$])\$(?=\S)[^$\n]{1,200}?(?<=\S)\$(?!\d)|\\\(.+?\\\)|\\\[.+?\\\]"
-    r"|\\begin\{(\w+\*?)\}.*?\\end\{\1\}|\\[a-zA-Z]+(?:\{[^{}\n]*\})*",
+    r"\$\$.{1,2000}?\$\$|(?<![\\\w$])\$(?=\S)[^$\n]{1,200}?(?<=\S)\$(?!\d)"
+    r"|\\\(.{1,1000}?\\\)|\\\[.{1,2000}?\\\]"
+    r"|\\begin\{(\w+\*?)\}.{0,5000}?\\end\{\1\}|\\[a-zA-Z]+(?:\{[^{}\n]*\})*",
     re.S,
 )
 #: f(x), O(n log n), sin(x): a short call written as math or code in prose.
-_CALL = re.compile(r"\b[A-Za-z_][\w.]{0,30}\([^()\n]{0,40}\)")
+_CALL_ARGS = re.compile(r"\([^()\n]{0,40}\)")
+_CALL_NAME = re.compile(r"(?<![\w.])[A-Za-z_][\w.]{0,30}\Z")
 #: <div class="x">, </autoregistration>: markup tags.
 _TAG = re.compile(r"</?[A-Za-z][\w:.-]*(?:\s[^<>\n]{0,200})?/?>")
-_HANDLE = re.compile(r"(?<![\w#@])[#@][\w.-]*[^\W\d_][\w-]*")
+_HANDLE = re.compile(r"[#@][\w.-]*[^\W\d_][\w-]*")
 #: snake_case, dotted.names, CamelCase.method, --flags, key=value: identifiers in prose.
 #: Found from their joints ("." "_" "=") and a leading "-", then extended by hand: a
 #: pattern that starts with a lookbehind makes ``re`` try every position of the text.
@@ -67,8 +72,8 @@ _IDENT_TAIL = re.compile(r"(?:[._][A-Za-z0-9_]+)+(?:\(\))?")
 
 #: A line of code outside any fence: LLMs often paste code without one. Kept narrow (a
 #: keyword or shell tool first, or code punctuation at the end) so prose stays prose.
-_CODE_LINE = re.compile(
-    r"(?m)^[ \t]*(?:"
+_CODE_LINE_BODY = (
+    r"[ \t]*(?:"
     r"(?://|/\*|\*/|#!|#include\b|#define\b|<\?php|>>>|\$ )[^\n]*"
     r"|(?:def|class|return|import|elif|else|except|try|finally|lambda|yield|raise|function"
     r"|var|let|const|public|private|protected|static|void|struct|fn|impl|package|func|echo"
@@ -85,6 +90,10 @@ _CODE_LINE = re.compile(
     r"|[\w.$\[\]'\"]+[ \t]*(?:[-+*/%|&^]|//|\*\*)?=[ \t]*[^\s=][^\n]*)"
     r")"
 )
+#: Anchored on the newline before a line, not on ``(?m)^``: ``re`` finds a literal "\n"
+#: fast, but tries ``^`` at every position.
+_CODE_LINE = re.compile(r"\n" + _CODE_LINE_BODY, re.M)
+_FIRST_CODE_LINE = re.compile(_CODE_LINE_BODY, re.M)
 
 
 #: A command line quoted in prose: «выполните pip install torch, затем …».
@@ -111,11 +120,9 @@ class Regions:
             found += _fenced_blocks(text)
         if "`" in text:
             found += [(m.start(), m.end(), "code") for m in _INLINE_CODE.finditer(text)]
-        found += [
-            (m.start(), m.end(), "code") for m in _CODE_LINE.finditer(text) if m.end() > m.start()
-        ]
+        found += _code_lines(text)
         if "." in text or "/" in text or "\\" in text:
-            found += [(m.start(), m.end(), "url") for m in _URL.finditer(text)]
+            found += _urls(text)
             found += _free_before(text, _PATH, "path", r"\w/")
             found += _windows_paths(text)
             found += _extend_left(text, _FILE_TAIL, "path")
@@ -124,11 +131,11 @@ class Regions:
         if "@" in text:
             found += _emails(text)
         if "#" in text or "@" in text:
-            found += [(m.start(), m.end(), "handle") for m in _HANDLE.finditer(text)]
+            found += _free_before(text, _HANDLE, "handle", r"\w#@")
         if "$" in text or "\\" in text:
             found += [(m.start(), m.end(), "latex") for m in _LATEX.finditer(text)]
         if "(" in text:
-            found += [(m.start(), m.end(), "math") for m in _CALL.finditer(text)]
+            found += _calls(text)
         if "<" in text:
             found += [(m.start(), m.end(), "markup") for m in _TAG.finditer(text)]
         if "_" in text or "=" in text or "-" in text or "." in text:
@@ -152,6 +159,53 @@ class Regions:
 
     def code_spans(self) -> list[tuple[int, int]]:
         return [(s, e) for s, e, k in self.spans if k == "code"]
+
+
+def _code_lines(text: str) -> list[tuple[int, int, str]]:
+    r"""Lines that look like code outside any fence.
+
+    >>> _code_lines("Текст\n    return x\nx = 1;")
+    [(6, 18, 'code'), (19, 25, 'code')]
+    """
+    found = []
+    first = _FIRST_CODE_LINE.match(text)
+    if first and first.end() > first.start():
+        found.append((first.start(), first.end(), "code"))
+    found += [
+        (m.start() + 1, m.end(), "code")
+        for m in _CODE_LINE.finditer(text)
+        if m.end() > m.start() + 1
+    ]
+    return found
+
+
+def _urls(text: str) -> list[tuple[int, int, str]]:
+    """URLs, found from their "://" (scheme checked by hand) or their "www.".
+
+    >>> _urls("см. https://a.io/x и www.b.ru")
+    [(4, 18, 'url'), (21, 29, 'url')]
+    """
+    found = []
+    for m in _SCHEME_TAIL.finditer(text):
+        scheme = _SCHEME.search(text, max(0, m.start() - 6), m.start())
+        if scheme:
+            found.append((scheme.start(), m.end(), "url"))
+    found += _free_before(text, _WWW, "url", r"\w.")
+    return found
+
+
+def _calls(text: str) -> list[tuple[int, int, str]]:
+    """``f(x)``, ``O(n log n)``: a short call, found from its parenthesis.
+
+    >>> _calls("сложность O(n log n), а f(x) растёт")
+    [(10, 20, 'math'), (24, 28, 'math')]
+    """
+    found = []
+    for m in _CALL_ARGS.finditer(text):
+        name = _CALL_NAME.search(text, max(0, m.start() - 31), m.start())
+        if name:
+            found.append((name.start(), m.end(), "math"))
+    return found
 
 
 def _identifiers(text: str) -> list[tuple[int, int, str]]:

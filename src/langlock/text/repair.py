@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from langlock.policy import Policy
 from langlock.text.check import check, policy_for
+from langlock.text.context import FIX_PROTECTED
 from langlock.text.findings import Change, Finding, Fixed
+from langlock.text.regions import Regions
 
 #: Fixes are applied until nothing changes; each round can only shrink what is left.
 MAX_ROUNDS = 4
@@ -25,14 +27,34 @@ def fix(
     """
     policy = policy or policy_for(lang, preset)
     current, changes = text, []
+    # The original's protected regions stay protected in later rounds, even where an
+    # earlier fix changed what surrounds them (a URL glued to a word once a space-like
+    # invisible character is gone is still the user's URL).
+    keep = [(s, e) for s, e, kind in Regions.find(text).spans if kind in FIX_PROTECTED]
     for _ in range(MAX_ROUNDS):
         report = check(current, prompt=prompt, policy=policy)
-        edits = _non_overlapping([f for f in report.findings if f.fix is not None])
+        candidates = [f for f in report.findings if f.fix is not None and not _hits(f, keep)]
+        edits = _non_overlapping(candidates)
         if not edits:
             break
         current, round_changes = apply_edits(current, edits)
         changes += round_changes
+        keep = [(_shift(s, edits), _shift(e, edits)) for s, e in keep]
     return Fixed(text, current, changes, check(current, prompt=prompt, policy=policy))
+
+
+def _hits(f: Finding, spans: list[tuple[int, int]]) -> bool:
+    return any(f.start < e and s < f.end for s, e in spans)
+
+
+def _shift(offset: int, edits: list[Finding]) -> int:
+    """Where ``offset`` lands after ``edits`` (none of which covers it).
+
+    >>> from langlock.text.findings import Finding
+    >>> _shift(5, [Finding("invisible", "major", 1, 2, 1, "x", "m", "")])
+    4
+    """
+    return offset + sum(len(f.fix or "") - (f.end - f.start) for f in edits if f.end <= offset)
 
 
 def _non_overlapping(findings: list[Finding]) -> list[Finding]:
