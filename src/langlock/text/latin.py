@@ -54,7 +54,7 @@ CLAUSE_WORDS = 8
 #: Words that may join a title without breaking it ("World of Warcraft").
 _TITLE_JOINERS = frozenset({"of", "and", "the", "for", "in", "to", "on", "a", "an", "de", "la"})
 #: A word that starts with two lower-case letters: the only kind a common word can be,
-#: apart from the English words that are never names (see ``_title_words``).
+#: apart from the English words that are never names (see ``_may_hold_word``).
 _LOWER_WORD = re.compile(r"\b[a-z\u00df-\u00ff]{2}")
 _UNIT_BEFORE = regex.compile(r"\d[\s\u00a0]?$")
 
@@ -149,7 +149,7 @@ class LatinWordDetector(Detector):
         for s, e in spans:
             # Runs of names, acronyms and identifiers only (most of them) cannot hold a
             # common word: skip them before building words.
-            if not _LOWER_WORD.search(text, s, e) and not _title_words().search(text, s, e):
+            if not _may_hold_word().search(text, s, e):
                 continue
             run = self._words(ctx, s, e)
             if not run or self._requested_language(ctx, run):
@@ -184,9 +184,12 @@ class LatinWordDetector(Detector):
     def _build_words(text: str, start: int, end: int) -> list[Word]:
         """Only a run's first and last word can touch a digit or a letter of another
         script, so only they are looked at closely."""
-        words = [
-            Word(m.start(), m.end(), m.group(), False) for m in _WORD.finditer(text, start, end)
-        ]
+        # findall + str.find: strings are cheaper to make than match objects.
+        words, pos = [], start
+        for w in _WORD.findall(text, start, end):
+            pos = text.find(w, pos)
+            words.append(Word(pos, pos + len(w), w, False))
+            pos += len(w)
         first, last = words[0], words[-1]
         before = text[first.start - 1] if first.start else " "
         after = text[last.end] if last.end < len(text) else " "
@@ -399,9 +402,10 @@ def _gloss_marker(markers: tuple[str, ...]) -> re.Pattern[str]:
 
 
 @cache
-def _title_words() -> re.Pattern[str]:
+def _may_hold_word() -> re.Pattern[str]:
+    """A word starting with two lower-case letters, or a never-a-name Title word."""
     names = "|".join(sorted(english_title_words()))
-    return re.compile(rf"\b(?i:{names})\b")
+    return re.compile(rf"{_LOWER_WORD.pattern}|\b(?i:{names})\b")
 
 
 @cache
