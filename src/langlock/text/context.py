@@ -10,7 +10,7 @@ import regex
 from langlock.policy import Policy, requested_by_prompt
 from langlock.text.findings import Finding, Severity, line_of, line_starts
 from langlock.text.regions import Regions
-from langlock.text.scripts import script_of
+from langlock.text.scripts import letters_of, script_of
 
 #: Regions that POLICY.md always allows: ``fix`` never edits text inside them.
 FIX_PROTECTED = frozenset({"code", "url", "email", "path", "latex"})
@@ -47,10 +47,9 @@ class Context:
         """Scripts the prompt itself is written in (a user who writes 注ぐ may get 注ぐ back)."""
         if not self.prompt:
             return frozenset()
-        native = self.policy.profile.scripts
-        return frozenset(
-            s for s in (script_of(c) for c in self.prompt if c.isalpha()) if s not in native
-        ) - {"Latin"}
+        native = self.policy.profile.scripts | {"Latin"}
+        letters = letters_of(frozenset(native))
+        return frozenset(script_of(c) for c in letters.sub("", self.prompt) if c.isalpha()) - native
 
     @cached_property
     def prompt_words(self) -> frozenset[str]:

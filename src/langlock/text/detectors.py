@@ -35,16 +35,31 @@ class Detector:
 # --------------------------------------------------------------------------- special tokens
 
 
+_Scans = tuple[tuple[re.Pattern[str], str], ...]
+
+
 @cache
-def _special_patterns() -> tuple[tuple[re.Pattern[str], ...], tuple[re.Pattern[str], ...]]:
+def _special_patterns() -> tuple[_Scans, _Scans]:
     """(everywhere, prose only) patterns, compiled one by one: each starts with a literal,
     which ``re`` finds fast, where one alternation of all of them would try every position."""
     raw = resources.files("langlock").joinpath("data", "special_tokens.toml").read_text("utf-8")
     data = tomllib.loads(raw)
     return (
-        tuple(re.compile(p) for p in data["everywhere"]),
-        tuple(re.compile(p) for p in data["prose_only"]),
+        tuple((re.compile(p), _first_literal(p)) for p in data["everywhere"]),
+        tuple((re.compile(p), _first_literal(p)) for p in data["prose_only"]),
     )
+
+
+def _first_literal(pattern: str) -> str:
+    r"""The character every match of ``pattern`` starts with, if it is a plain one ("" if not):
+    a text without it needs no scan.
+
+    >>> _first_literal(r"<\|[a-z]+\|>"), _first_literal(r"\[/?INST\]"), _first_literal("(?m)^x")
+    ('<', '[', '')
+    """
+    if pattern[:1] == "\\" and pattern[1:2] in "[]()|<>#":
+        return pattern[1]
+    return pattern[0] if pattern[:1] and pattern[0] not in "\\([.^$|?*+{" else ""
 
 
 class SpecialTokenDetector(Detector):
@@ -55,13 +70,15 @@ class SpecialTokenDetector(Detector):
     def find(self, ctx: Context) -> Iterator[Finding]:
         text = ctx.text
         everywhere, prose_only = _special_patterns()
-        for pattern in everywhere:
-            for m in pattern.finditer(text):
-                yield self._finding(ctx, m)
-        for pattern in prose_only:
-            for m in pattern.finditer(text):
-                if not ctx.in_code(m.start(), m.end()):
+        for pattern, first in everywhere:
+            if first in text:
+                for m in pattern.finditer(text):
                     yield self._finding(ctx, m)
+        for pattern, first in prose_only:
+            if first in text:
+                for m in pattern.finditer(text):
+                    if not ctx.in_code(m.start(), m.end()):
+                        yield self._finding(ctx, m)
 
     @staticmethod
     def _finding(ctx: Context, m: re.Match[str]) -> Finding:

@@ -10,6 +10,7 @@ sentence, not a name).
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Iterator
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING
@@ -145,11 +146,13 @@ class LatinWordDetector(Detector):
         if ctx.policy.preset.latin_words == "none":
             return
         leftover: list[Word] = []
-        text = ctx.text
+        # Runs of names, acronyms and identifiers only (most of them) cannot hold a common
+        # word: skip them before building words. One scan of the text marks where words
+        # that can be common start; each run then asks by bisection.
+        marks = [m.start() for m in _may_hold_word().finditer(ctx.text)]
         for s, e in spans:
-            # Runs of names, acronyms and identifiers only (most of them) cannot hold a
-            # common word: skip them before building words.
-            if not _may_hold_word().search(text, s, e):
+            i = bisect_left(marks, s)
+            if i == len(marks) or marks[i] >= e:
                 continue
             run = self._words(ctx, s, e)
             if not run or self._requested_language(ctx, run):
