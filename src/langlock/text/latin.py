@@ -137,14 +137,16 @@ class LatinWordDetector(Detector):
         spans = self._run_spans(ctx)
         if not spans:
             return
+        line_findings = self._foreign_lines(ctx, spans)
+        yield from line_findings
         if ctx.policy.preset.latin_words == "all":
-            runs = [r for r in (self._words(ctx, s, e) for s, e in spans) if r]
-            yield from self._strict(ctx, runs)
-            yield from self._foreign_lines(ctx, spans)
+            yield from self._strict(
+                ctx, [r for r in (self._words(ctx, s, e) for s, e in spans) if r]
+            )
             return
-        yield from self._foreign_lines(ctx, spans)
         if ctx.policy.preset.latin_words == "none":
             return
+        foreign_lines = {f.line for f in line_findings}
         leftover: list[Word] = []
         # Runs of names, acronyms and identifiers only (most of them) cannot hold a common
         # word: skip them before building words. One scan of the text marks where words
@@ -154,6 +156,8 @@ class LatinWordDetector(Detector):
             i = bisect_left(marks, s)
             if i == len(marks) or marks[i] >= e:
                 continue
+            if foreign_lines and ctx.line(s) in foreign_lines and _long_run(ctx.text, s, e):
+                continue  # the wrong-language line itself; its asides are still looked at
             run = self._words(ctx, s, e)
             if not run or self._requested_language(ctx, run):
                 continue
@@ -214,8 +218,12 @@ class LatinWordDetector(Detector):
 
     # -- whole lines in another language
 
-    def _foreign_lines(self, ctx: Context, spans: list[tuple[int, int]]) -> Iterator[Finding]:
-        """Lines whose prose is mostly Latin words of another language: ``wrong_language``."""
+    def _foreign_lines(self, ctx: Context, spans: list[tuple[int, int]]) -> list[Finding]:
+        """Lines whose prose is mostly Latin words of another language: ``wrong_language``.
+
+        Works on word strings (``findall``), not ``Word`` objects: English answers have
+        thousands of such lines, and a line needs only counts.
+        """
         profile, text, starts = ctx.policy.profile, ctx.text, ctx.line_starts
         by_line: dict[int, list[tuple[int, int]]] = {}
         line = 1
@@ -223,6 +231,7 @@ class LatinWordDetector(Detector):
             while line < len(starts) and starts[line] <= s:
                 line += 1
             by_line.setdefault(line, []).append((s, e))
+        found = []
         for line, line_spans in by_line.items():
             s = starts[line - 1]
             e = starts[line] - 1 if line < len(starts) else len(text)
@@ -232,39 +241,38 @@ class LatinWordDetector(Detector):
             native = len(letters_of(profile.scripts).findall(text, s, e))
             if latin < 2 * max(native, 1):
                 continue
-            words = [w for a, b in line_spans for w in self._words(ctx, a, b)]
-            latin = sum(w.end - w.start for w in words)
-            if latin < 2 * max(native, 1) or not self._is_sentence(ctx, words):
+            words = [w for a, b in line_spans for w in _WORD.findall(text, a, b)]
+            if sum(map(len, words)) < 2 * max(native, 1) or not self._is_sentence(ctx, words):
                 continue
-            lang, _ = best_foreign_language([w.text for w in words], profile.foreign_lexicons)
+            lang, _ = best_foreign_language(words, profile.foreign_lexicons)
             if lang in ctx.requested or "Latin" in ctx.requested:
                 continue
-            yield ctx.finding(
-                "wrong_language",
-                words[0].start,
-                words[-1].end,
-                f"{LANGUAGE_NAMES.get(lang, lang)} text instead of {profile.name}",
+            found.append(
+                ctx.finding(
+                    "wrong_language",
+                    line_spans[0][0],
+                    line_spans[-1][1],
+                    f"{LANGUAGE_NAMES.get(lang, lang)} text instead of {profile.name}",
+                )
             )
+        return found
 
-    def _is_sentence(self, ctx: Context, words: list[Word]) -> bool:
+    @staticmethod
+    def _is_sentence(ctx: Context, words: list[str]) -> bool:
         """Ordinary words or function words, not only names, titles and identifiers."""
         if len(words) < 2:
             return False
         wf = ctx.policy.profile.wordfreq
-        stops = sum(w.is_stopword for w in words)
+        shapes = [_shape(w) for w in words]  # (casefolded, lower, title, stopword, ident)
+        stops = sum(1 for sh in shapes if sh[3])
         common = sum(
             1
-            for w in words
-            if w.is_lower
-            and not w.is_stopword
-            and not ctx.allowed_word(w.text)
-            and common_foreign(w.text, wf)
+            for w, sh in zip(words, shapes, strict=True)
+            if sh[1] and not sh[3] and not ctx.allowed_word(w) and common_foreign(w, wf)
         )
         if common >= 1 and (stops >= 1 or common >= 2 or len(words) <= 3):
             return True
-        lower_stops = sum(
-            w.is_stopword and w.is_lower and w.low not in _TITLE_JOINERS for w in words
-        )
+        lower_stops = sum(1 for sh in shapes if sh[3] and sh[1] and sh[0] not in _TITLE_JOINERS)
         return lower_stops >= 2  # "The Dark Side of the Moon" is a title, not a sentence
 
     # -- runs inside native prose
@@ -402,6 +410,11 @@ def _gloss_marker(markers: tuple[str, ...]) -> re.Pattern[str]:
     """``(англ. …``: the abbreviation that may open a gloss, at the end of the text before it."""
     alternatives = "|".join(re.escape(m) for m in markers) or "(?!)"
     return re.compile(rf"\((?:\s*(?:{alternatives}))+\s*$", re.I)
+
+
+def _long_run(text: str, start: int, end: int) -> bool:
+    """A run of ``CLAUSE_WORDS`` words or more: a clause, not an aside."""
+    return len(_WORD.findall(text, start, end)) >= CLAUSE_WORDS
 
 
 @cache
