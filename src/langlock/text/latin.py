@@ -10,7 +10,6 @@ sentence, not a name).
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
 from collections.abc import Iterator
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING
@@ -55,8 +54,8 @@ CLAUSE_WORDS = 8
 #: Words that may join a title without breaking it ("World of Warcraft").
 _TITLE_JOINERS = frozenset({"of", "and", "the", "for", "in", "to", "on", "a", "an", "de", "la"})
 #: A word that starts with two lower-case letters: the only kind a common word can be,
-#: apart from the English words that are never names (see ``_may_hold_word``).
-_LOWER_WORD = re.compile(r"\b[a-z\u00df-\u00ff]{2}")
+#: apart from the English words that are never names (see ``_title_word``).
+_LOWER_WORD = re.compile(r"(?<![^\W\d_])[a-z\u00df-\u00ff]{2}")
 _UNIT_BEFORE = regex.compile(r"\d[\s\u00a0]?$")
 
 
@@ -148,13 +147,11 @@ class LatinWordDetector(Detector):
             return
         foreign_lines = {f.line for f in line_findings}
         leftover: list[Word] = []
-        # Runs of names, acronyms and identifiers only (most of them) cannot hold a common
-        # word: skip them before building words. One scan of the text marks where words
-        # that can be common start; each run then asks by bisection.
-        marks = [m.start() for m in _may_hold_word().finditer(ctx.text)]
+        text = ctx.text
         for s, e in spans:
-            i = bisect_left(marks, s)
-            if i == len(marks) or marks[i] >= e:
+            # Runs of names, acronyms and identifiers only (most of them) cannot hold a
+            # common word: skip them before building words.
+            if not _LOWER_WORD.search(text, s, e) and not _title_word().search(text, s, e):
                 continue
             if foreign_lines and ctx.line(s) in foreign_lines and _long_run(ctx.text, s, e):
                 continue  # the wrong-language line itself; its asides are still looked at
@@ -418,10 +415,10 @@ def _long_run(text: str, start: int, end: int) -> bool:
 
 
 @cache
-def _may_hold_word() -> re.Pattern[str]:
-    """A word starting with two lower-case letters, or a never-a-name Title word."""
+def _title_word() -> re.Pattern[str]:
+    """A never-a-name English word in any case ("Korean", "Hello")."""
     names = "|".join(sorted(english_title_words()))
-    return re.compile(rf"{_LOWER_WORD.pattern}|\b(?i:{names})\b")
+    return re.compile(rf"\b(?i:{names})\b")
 
 
 @cache
