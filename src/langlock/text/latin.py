@@ -10,6 +10,7 @@ sentence, not a name).
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterator
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING
@@ -54,7 +55,7 @@ CLAUSE_WORDS = 8
 #: Words that may join a title without breaking it ("World of Warcraft").
 _TITLE_JOINERS = frozenset({"of", "and", "the", "for", "in", "to", "on", "a", "an", "de", "la"})
 #: A word that starts with two lower-case letters: the only kind a common word can be,
-#: apart from the English words that are never names (see ``_title_word``).
+#: apart from the English words that are never names (see ``_may_hold_word``).
 _LOWER_WORD = re.compile(r"(?<![^\W\d_])[a-z\u00df-\u00ff]{2}")
 _UNIT_BEFORE = regex.compile(r"\d[\s\u00a0]?$")
 
@@ -151,7 +152,7 @@ class LatinWordDetector(Detector):
         for s, e in spans:
             # Runs of names, acronyms and identifiers only (most of them) cannot hold a
             # common word: skip them before building words.
-            if not _LOWER_WORD.search(text, s, e) and not _title_word().search(text, s, e):
+            if not _may_hold_word().search(text, s, e):
                 continue
             if foreign_lines and ctx.line(s) in foreign_lines and _long_run(ctx.text, s, e):
                 continue  # the wrong-language line itself; its asides are still looked at
@@ -223,11 +224,8 @@ class LatinWordDetector(Detector):
         """
         profile, text, starts = ctx.policy.profile, ctx.text, ctx.line_starts
         by_line: dict[int, list[tuple[int, int]]] = {}
-        line = 1
         for s, e in spans:
-            while line < len(starts) and starts[line] <= s:
-                line += 1
-            by_line.setdefault(line, []).append((s, e))
+            by_line.setdefault(bisect_right(starts, s), []).append((s, e))
         found = []
         for line, line_spans in by_line.items():
             s = starts[line - 1]
@@ -265,7 +263,7 @@ class LatinWordDetector(Detector):
         common = sum(
             1
             for w, sh in zip(words, shapes, strict=True)
-            if sh[1] and not sh[3] and not ctx.allowed_word(w) and common_foreign(w, wf)
+            if sh[1] and not sh[3] and common_foreign(w, wf) and not ctx.allowed_word(w)
         )
         if common >= 1 and (stops >= 1 or common >= 2 or len(words) <= 3):
             return True
@@ -415,10 +413,12 @@ def _long_run(text: str, start: int, end: int) -> bool:
 
 
 @cache
-def _title_word() -> re.Pattern[str]:
-    """A never-a-name English word in any case ("Korean", "Hello")."""
-    names = "|".join(sorted(english_title_words()))
-    return re.compile(rf"\b(?i:{names})\b")
+def _may_hold_word() -> re.Pattern[str]:
+    """A word starting with two lower-case letters, or a never-a-name English word in Title
+    Case or capitals ("Korean", "HELLO")."""
+    words = sorted(english_title_words())
+    names = "|".join([w.capitalize() for w in words] + [w.upper() for w in words])
+    return re.compile(rf"{_LOWER_WORD.pattern}|\b(?:{names})\b")
 
 
 @cache
