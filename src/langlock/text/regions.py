@@ -73,7 +73,8 @@ _IDENT_TAIL = re.compile(r"(?:[._][A-Za-z0-9_]+)+(?:\(\))?")
 #: A line of code outside any fence: LLMs often paste code without one. Kept narrow (a
 #: keyword or shell tool first, or code punctuation at the end) so prose stays prose.
 _CODE_LINE_BODY = (
-    r"[ \t]*(?:"
+    # Every branch starts with a non-Cyrillic character: most prose lines fail at once.
+    r"[ \t]*(?![\u0400-\u052f\n])(?:"
     r"(?://|/\*|\*/|#!|#include\b|#define\b|<\?php|>>>|\$ )[^\n]*"
     r"|(?:def|class|return|import|elif|else|except|try|finally|lambda|yield|raise|function"
     r"|var|let|const|public|private|protected|static|void|struct|fn|impl|package|func|echo"
@@ -97,9 +98,33 @@ _FIRST_CODE_LINE = re.compile(_CODE_LINE_BODY, re.M)
 
 
 #: A command line quoted in prose: «выполните pip install torch, затем …».
+_TOOLS = [
+    "sudo",
+    "pip",
+    "pip3",
+    "npm",
+    "npx",
+    "yarn",
+    "pnpm",
+    "git",
+    "docker",
+    "kubectl",
+    "helm",
+    "apt",
+    "apt-get",
+    "brew",
+    "conda",
+    "cargo",
+    "ollama",
+    "poetry",
+    "uv",
+    "curl",
+    "wget",
+    "python",
+    "python3",
+]
 _COMMAND = re.compile(
-    r"(?:sudo|pip3?|npm|npx|yarn|pnpm|git|docker|kubectl|helm|apt(?:-get)?|brew|conda"
-    r"|cargo|ollama|poetry|uv|curl|wget|python3?[ \t]+-m)\b"
+    rf"(?:{'|'.join(sorted(_TOOLS, key=len, reverse=True))})(?:[ \t]+-m)?\b"
     r"(?:[ \t]+(?:-{1,2}[\w-]+(?:=[^\s,;]+)?|\"[^\"\n]*\"|'[^'\n]*'|[A-Za-z0-9_./:@=+-]+))+"
 )
 
@@ -127,7 +152,8 @@ class Regions:
             found += _windows_paths(text)
             found += _extend_left(text, _FILE_TAIL, "path")
             found += _extend_left(text, _DOMAIN_TAIL, "url")
-        found += _free_before(text, _COMMAND, "code", r"\w")
+        if any(f"{tool} " in text for tool in _TOOLS):  # cheaper than the regex's scan
+            found += _free_before(text, _COMMAND, "code", r"\w")
         if "@" in text:
             found += _emails(text)
         if "#" in text or "@" in text:
