@@ -152,8 +152,7 @@ class Regions:
             found += _windows_paths(text)
             found += _extend_left(text, _FILE_TAIL, "path")
             found += _extend_left(text, _DOMAIN_TAIL, "url")
-        if any(f"{tool} " in text for tool in _TOOLS):  # cheaper than the regex's scan
-            found += _free_before(text, _COMMAND, "code", r"\w")
+        found += _free_before(text, _COMMAND, "code", r"\w")
         if "@" in text:
             found += _emails(text)
         if "#" in text or "@" in text:
