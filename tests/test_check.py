@@ -306,3 +306,15 @@ def test_gloss_with_abbreviation_is_minor() -> None:
 def test_fix_keeps_a_url_that_an_earlier_fix_glued_to_a_word() -> None:
     fixed = langlock.fix("Приветprivet\u200bhttps://a.io/x\u200b")
     assert "https://a.io/x" in fixed.text
+
+
+def test_fix_is_idempotent_around_a_fence_behind_an_invisible_character() -> None:
+    text = "\u200b```\nx = 1\n```\n\u200b"
+    once = langlock.fix(text).text
+    assert once == "```\nx = 1\n```\n" and langlock.fix(once).text == once
+
+
+def test_fix_is_idempotent_when_a_leaked_token_hides_a_fence() -> None:
+    text = "<|im_end|>```\nx = 1\n```\n\u200b"
+    once = langlock.fix(text).text
+    assert langlock.fix(once).text == once

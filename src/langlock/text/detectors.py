@@ -7,12 +7,10 @@ few C-level passes; Python-level work happens only where something suspicious wa
 from __future__ import annotations
 
 import re
-import tomllib
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 
 import regex
 
@@ -21,6 +19,7 @@ from langlock.text.context import Context
 from langlock.text.findings import Finding
 from langlock.text.lexicon import LANGUAGE_NAMES, is_native_word, zipf
 from langlock.text.scripts import letters_of, script_class, script_of, script_runs
+from langlock.text.tokens import special_patterns
 
 
 class Detector:
@@ -35,40 +34,6 @@ class Detector:
 # --------------------------------------------------------------------------- special tokens
 
 
-_Scans = tuple[tuple[re.Pattern[str], str], ...]
-
-
-@cache
-def _special_patterns() -> tuple[_Scans, _Scans]:
-    """(everywhere, prose only) patterns, compiled one by one: each starts with a literal,
-    which ``re`` finds fast, where one alternation of all of them would try every position."""
-    raw = resources.files("langlock").joinpath("data", "special_tokens.toml").read_text("utf-8")
-    data = tomllib.loads(raw)
-    return _grouped(data["everywhere"]), _grouped(data["prose_only"])
-
-
-def _grouped(patterns: list[str]) -> _Scans:
-    """One alternation per first character: ``re`` then jumps from one "<" to the next."""
-    groups: dict[str, list[str]] = {}
-    for p in patterns:
-        groups.setdefault(_first_literal(p), []).append(p)
-    return tuple(
-        (re.compile("|".join(f"(?:{p})" for p in ps)), first) for first, ps in groups.items()
-    )
-
-
-def _first_literal(pattern: str) -> str:
-    r"""The character every match of ``pattern`` starts with, if it is a plain one ("" if not):
-    a text without it needs no scan.
-
-    >>> _first_literal(r"<\|[a-z]+\|>"), _first_literal(r"\[/?INST\]"), _first_literal("(?m)^x")
-    ('<', '[', '')
-    """
-    if pattern[:1] == "\\" and pattern[1:2] in "[]()|<>#":
-        return pattern[1]
-    return pattern[0] if pattern[:1] and pattern[0] not in "\\([.^$|?*+{" else ""
-
-
 class SpecialTokenDetector(Detector):
     """Leaked chat-template tokens (``<|im_end|>``, ``<end_of_turn>``, ``### Response:``)."""
 
@@ -76,7 +41,7 @@ class SpecialTokenDetector(Detector):
 
     def find(self, ctx: Context) -> Iterator[Finding]:
         text = ctx.text
-        everywhere, prose_only = _special_patterns()
+        everywhere, prose_only = special_patterns()
         for pattern, first in everywhere:
             if first in text:
                 for m in pattern.finditer(text):

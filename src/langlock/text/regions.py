@@ -20,6 +20,8 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 
+from langlock.text.tokens import blank_special_tokens
+
 _FENCE = re.compile(r"(?m)^[ \t>]*(`{3,}|~{3,})[^\n]*$")
 _INLINE_CODE = re.compile(r"(`+)(?!`)[^\n]*?(?<!`)\1(?!`)")
 _URL_REST = r"[^\s<>\"'«»`\u200b-\u200f\u2060\ufeff]+"
@@ -129,6 +131,26 @@ _COMMAND = re.compile(
 )
 
 
+_INVISIBLE_AS_SPACE = {
+    c: " "
+    for c in [
+        *range(0x00, 0x09),
+        0x0B,
+        0x0C,
+        *range(0x0E, 0x20),
+        *range(0x7F, 0xA0),
+        0xAD,
+        0x180E,
+        *range(0x200B, 0x2010),
+        *range(0x202A, 0x202F),
+        *range(0x2060, 0x2065),
+        *range(0x2066, 0x206A),
+        0xFEFF,
+        0xFFFD,
+    ]
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Regions:
     """Sorted, non-overlapping protected spans ``(start, end, kind)``.
@@ -140,6 +162,10 @@ class Regions:
 
     @classmethod
     def find(cls, text: str) -> Regions:
+        # Invisible characters and leaked tokens count as spaces here: ``fix`` removes them,
+        # and a fence or a URL must be the same region before and after (or fixing twice
+        # would differ).
+        text = blank_special_tokens(text.translate(_INVISIBLE_AS_SPACE))
         found: list[tuple[int, int, str]] = []
         if "```" in text or "~~~" in text:
             found += _fenced_blocks(text)
@@ -338,7 +364,7 @@ def _fenced_blocks(text: str) -> list[tuple[int, int, str]]:
     for m in _FENCE.finditer(text):
         fence = m.group(1)
         if open_at is None:
-            open_at, marker = m.start(), fence
+            open_at, marker = m.start(1), fence
         elif fence[0] == marker[0] and len(fence) >= len(marker):
             blocks.append((open_at, m.end(), "code"))
             open_at = None
