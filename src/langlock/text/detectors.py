@@ -19,7 +19,7 @@ from langlock.text.context import Context
 from langlock.text.findings import Finding
 from langlock.text.lexicon import LANGUAGE_NAMES, is_native_word, zipf
 from langlock.text.scripts import letters_of, script_class, script_of, script_runs
-from langlock.text.tokens import special_patterns
+from langlock.text.tokens import INVISIBLE_CLASS, special_patterns
 
 
 class Detector:
@@ -65,10 +65,7 @@ class SpecialTokenDetector(Detector):
 
 # ------------------------------------------------------------------------------- invisible
 
-_INVISIBLE = re.compile(
-    "[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u00ad\ufffd\u180e"
-    "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\U000e0001\U000e0020-\U000e007f]+"
-)
+_INVISIBLE = re.compile(f"[{INVISIBLE_CLASS}]+")
 _EMOJI_SIDE = regex.compile(r"[\p{Extended_Pictographic}\p{Emoji_Modifier}\ufe0f\u20e3]")
 
 

@@ -20,7 +20,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 
-from langlock.text.tokens import blank_special_tokens
+from langlock.text.tokens import blank_invisible, blank_special_tokens
 
 _FENCE = re.compile(r"(?m)^[ \t>]*(`{3,}|~{3,})[^\n]*$")
 _INLINE_CODE = re.compile(r"(`+)(?!`)[^\n]*?(?<!`)\1(?!`)")
@@ -131,26 +131,6 @@ _COMMAND = re.compile(
 )
 
 
-_INVISIBLE_AS_SPACE = {
-    c: " "
-    for c in [
-        *range(0x00, 0x09),
-        0x0B,
-        0x0C,
-        *range(0x0E, 0x20),
-        *range(0x7F, 0xA0),
-        0xAD,
-        0x180E,
-        *range(0x200B, 0x2010),
-        *range(0x202A, 0x202F),
-        *range(0x2060, 0x2065),
-        *range(0x2066, 0x206A),
-        0xFEFF,
-        0xFFFD,
-    ]
-}
-
-
 @dataclass(frozen=True, slots=True)
 class Regions:
     """Sorted, non-overlapping protected spans ``(start, end, kind)``.
@@ -165,7 +145,7 @@ class Regions:
         # Invisible characters and leaked tokens count as spaces here: ``fix`` removes them,
         # and a fence or a URL must be the same region before and after (or fixing twice
         # would differ).
-        text = blank_special_tokens(text.translate(_INVISIBLE_AS_SPACE))
+        text = blank_special_tokens(blank_invisible(text))
         found: list[tuple[int, int, str]] = []
         if "```" in text or "~~~" in text:
             found += _fenced_blocks(text)

@@ -1,5 +1,8 @@
-"""Leaked chat-template tokens: the patterns, shared by the detector and by regions
-(which treat a leaked token as blank space, since ``fix`` removes it)."""
+"""What ``fix`` removes outright: leaked chat-template tokens and invisible characters.
+
+Shared by their detectors and by regions, which see them as blank space: a fence or a URL
+must be the same region before and after they are removed.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,26 @@ import re
 import tomllib
 from functools import cache
 from importlib import resources
+
+#: Zero-width and direction controls, other control characters (not tab, newline, CR),
+#: U+FFFD, lone surrogates and tag characters: a character class body for ``re``.
+INVISIBLE_CLASS = (
+    "\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u00ad\ufffd\u180e"
+    "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\U000e0001\U000e0020-\U000e007f"
+)
+_ANY_INVISIBLE = re.compile(f"[{INVISIBLE_CLASS}]")
+
+
+def blank_invisible(text: str) -> str:
+    """``text`` with every invisible character replaced by a space.
+
+    >>> blank_invisible("a\u200bb")
+    'a b'
+    """
+    if not _ANY_INVISIBLE.search(text):
+        return text
+    return _ANY_INVISIBLE.sub(" ", text)
+
 
 _Scans = tuple[tuple[re.Pattern[str], str], ...]
 
@@ -48,8 +71,6 @@ def blank_special_tokens(text: str) -> str:
     >>> blank_special_tokens("a<|im_end|>b")
     'a          b'
     """
-    if "<" not in text and "[" not in text and "#" not in text and ":" not in text:
-        return text
     for scans in special_patterns():
         for pattern, first in scans:
             if first in text:
