@@ -14,7 +14,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -203,6 +203,7 @@ def _cue_pattern(cues: tuple[str, ...]) -> regex.Pattern[str] | None:
     return regex.compile("|".join(f"(?:{c})" for c in cues), regex.I) if cues else None
 
 
+@lru_cache(maxsize=4096)  # an evaluation checks many answers against the same prompts
 def requested_by_prompt(profile: Profile, prompt: str | None) -> frozenset[str]:
     """Languages and scripts a prompt asks for (so the answer may contain them).
 

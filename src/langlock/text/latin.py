@@ -223,14 +223,17 @@ class LatinWordDetector(Detector):
         thousands of such lines, and a line needs only counts.
         """
         profile, text, starts = ctx.policy.profile, ctx.text, ctx.line_starts
-        by_line: dict[int, list[tuple[int, int]]] = {}
-        for s, e in spans:
-            by_line.setdefault(bisect_right(starts, s), []).append((s, e))
         found = []
-        for line, line_spans in by_line.items():
+        i, n = 0, len(spans)
+        while i < n:
+            line = bisect_right(starts, spans[i][0])
             s = starts[line - 1]
             e = starts[line] - 1 if line < len(starts) else len(text)
-            latin = sum(b - a for a, b in line_spans)  # counts the gaps too: an upper bound
+            j, latin = i, 0  # latin counts the gaps between words too: an upper bound
+            while j < n and spans[j][0] < e:
+                latin += spans[j][1] - spans[j][0]
+                j += 1
+            line_spans, i = spans[i:j], j
             if latin * 4 < e - s:
                 continue  # too little Latin for a Latin line
             native = len(letters_of(profile.scripts).findall(text, s, e))
