@@ -50,11 +50,16 @@ _DOMAIN_TAIL = re.compile(
 _NAME_HEAD = re.compile(r"(?<![\w.-])[A-Za-z0-9_-][A-Za-z0-9_.-]*$")
 # Bounded lazy spans: an unbounded ``.+?`` would scan to the end of the text from every
 # "$" of a shell prompt or a PHP variable.
-_LATEX = re.compile(
-    r"\$\$.{1,2000}?\$\$|(?<![\\\w$])\$(?=\S)[^$\n]{1,200}?(?<=\S)\$(?!\d)"
-    r"|\\\(.{1,1000}?\\\)|\\\[.{1,2000}?\\\]"
-    r"|\\begin\{(\w+\*?)\}.{0,5000}?\\end\{\1\}|\\[a-zA-Z]+(?:\{[^{}\n]*\})*",
-    re.S,
+_LATEX = (
+    # Two patterns, each starting with its literal ("$" or "\"), which re jumps to.
+    re.compile(
+        r"\$\$.{1,2000}?\$\$|\$(?<![\\\w$]\$)(?=\S)[^$\n]{1,200}?(?<=\S)\$(?!\d)", re.S
+    ),
+    re.compile(
+        r"\\(?:\(.{1,1000}?\\\)|\[.{1,2000}?\\\]|begin\{(\w+\*?)\}.{0,5000}?\\end\{\1\}"
+        r"|[a-zA-Z]+(?:\{[^{}\n]*\})*)",
+        re.S,
+    ),
 )
 #: f(x), O(n log n), sin(x): a short call written as math or code in prose.
 _CALL_ARGS = re.compile(r"\([^()\n]{0,40}\)")
@@ -149,28 +154,14 @@ class Regions:
         found: list[tuple[int, int, str]] = []
         if "```" in text or "~~~" in text:
             found += _fenced_blocks(text)
-        if "`" in text:
-            found += [(m.start(), m.end(), "code") for m in _INLINE_CODE.finditer(text)]
-        found += _code_lines(text)
-        if "." in text or "/" in text or "\\" in text:
-            found += _urls(text)
-            found += _free_before(text, _PATH, "path", r"\w/")
-            found += _windows_paths(text)
-            found += _extend_left(text, _FILE_TAIL, "path")
-            found += _extend_left(text, _DOMAIN_TAIL, "url")
-        found += _free_before(text, _COMMAND, "code", r"\w")
-        if "@" in text:
-            found += _emails(text)
-        if "#" in text or "@" in text:
-            found += _free_before(text, _HANDLE, "handle", r"\w#@")
-        if "$" in text or "\\" in text:
-            found += [(m.start(), m.end(), "latex") for m in _LATEX.finditer(text)]
-        if "(" in text:
-            found += _calls(text)
-        if "<" in text:
-            found += [(m.start(), m.end(), "markup") for m in _TAG.finditer(text)]
-        if "_" in text or "=" in text or "-" in text or "." in text:
-            found += _identifiers(text)
+        # Inside a fenced block everything is code already: look for the other regions only
+        # in the prose between blocks.
+        pos = 0
+        for start, end in [*((s, e) for s, e, _ in found), (len(text), len(text))]:
+            if start > pos:
+                prose = text[pos:start] if (pos, start) != (0, len(text)) else text
+                found += [(s + pos, e + pos, k) for s, e, k in _prose_regions(prose)]
+            pos = max(pos, end)
         return cls(_merge(found))
 
     def starts(self) -> list[int]:
@@ -190,6 +181,34 @@ class Regions:
 
     def code_spans(self) -> list[tuple[int, int]]:
         return [(s, e) for s, e, k in self.spans if k == "code"]
+
+
+def _prose_regions(text: str) -> list[tuple[int, int, str]]:
+    """Every region but fenced blocks, in text that has none."""
+    found: list[tuple[int, int, str]] = []
+    if "`" in text:
+        found += [(m.start(), m.end(), "code") for m in _INLINE_CODE.finditer(text)]
+    found += _code_lines(text)
+    if "." in text or "/" in text or "\\" in text:
+        found += _urls(text)
+        found += _free_before(text, _PATH, "path", r"\w/")
+        found += _windows_paths(text)
+        found += _extend_left(text, _FILE_TAIL, "path")
+        found += _extend_left(text, _DOMAIN_TAIL, "url")
+    found += _free_before(text, _COMMAND, "code", r"\w")
+    if "@" in text:
+        found += _emails(text)
+    if "#" in text or "@" in text:
+        found += _free_before(text, _HANDLE, "handle", r"\w#@")
+    if "$" in text or "\\" in text:
+        found += [(m.start(), m.end(), "latex") for p in _LATEX for m in p.finditer(text)]
+    if "(" in text:
+        found += _calls(text)
+    if "<" in text:
+        found += [(m.start(), m.end(), "markup") for m in _TAG.finditer(text)]
+    if "_" in text or "=" in text or "-" in text or "." in text:
+        found += _identifiers(text)
+    return found
 
 
 def _code_lines(text: str) -> list[tuple[int, int, str]]:
