@@ -23,7 +23,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, BinaryIO
+from typing import TYPE_CHECKING, Annotated, Any, BinaryIO, TypeVar
 
 import regex
 import typer
@@ -397,21 +397,14 @@ class Tally:
 # -- check -----------------------------------------------------------------------------------
 
 
+T = TypeVar("T")
+
+
 def _run_check(record: Record, policy: Policy) -> Report | InputError:
     """``langlock.check`` on one record; an unexpected failure becomes an error record."""
     import langlock
 
-    try:
-        return langlock.check(
-            record.text,
-            lang=policy.lang,
-            preset=policy.preset.name,
-            prompt=record.prompt,
-            policy=policy,
-        )
-    except Exception as exc:
-        message = f"{record.where}: checker failed: {type(exc).__name__}: {exc}"
-        return InputError(record.id, message)
+    return _guarded(langlock.check, record, policy, "checker")
 
 
 class Emitter:
@@ -777,8 +770,14 @@ def _run_fix(record: Record, policy: Policy) -> Fixed | InputError:
     """``langlock.fix`` on one record (a ``Fixed``), or an error record when it fails."""
     import langlock
 
+    return _guarded(langlock.fix, record, policy, "fixer")
+
+
+def _guarded(run: Callable[..., T], record: Record, policy: Policy, what: str) -> T | InputError:
+    """``run`` on the record's text and prompt; any failure becomes an error record, so one
+    bad record never stops a file."""
     try:
-        return langlock.fix(
+        return run(
             record.text,
             lang=policy.lang,
             preset=policy.preset.name,
@@ -786,7 +785,7 @@ def _run_fix(record: Record, policy: Policy) -> Fixed | InputError:
             policy=policy,
         )
     except Exception as exc:
-        return InputError(record.id, f"{record.where}: fixer failed: {type(exc).__name__}: {exc}")
+        return InputError(record.id, f"{record.where}: {what} failed: {type(exc).__name__}: {exc}")
 
 
 def _fixed_bytes(record: Record, text: str, fields: Fields) -> bytes:

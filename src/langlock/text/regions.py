@@ -52,9 +52,7 @@ _NAME_HEAD = re.compile(r"(?<![\w.-])[A-Za-z0-9_-][A-Za-z0-9_.-]*$")
 # "$" of a shell prompt or a PHP variable.
 _LATEX = (
     # Two patterns, each starting with its literal ("$" or "\"), which re jumps to.
-    re.compile(
-        r"\$\$.{1,2000}?\$\$|\$(?<![\\\w$]\$)(?=\S)[^$\n]{1,200}?(?<=\S)\$(?!\d)", re.S
-    ),
+    re.compile(r"\$\$.{1,2000}?\$\$|\$(?<![\\\w$]\$)(?=\S)[^$\n]{1,200}?(?<=\S)\$(?!\d)", re.S),
     re.compile(
         r"\\(?:\(.{1,1000}?\\\)|\[.{1,2000}?\\\]|begin\{(\w+\*?)\}.{0,5000}?\\end\{\1\}"
         r"|[a-zA-Z]+(?:\{[^{}\n]*\})*)",
@@ -193,17 +191,17 @@ def _prose_regions(text: str) -> list[tuple[int, int, str]]:
         found += _urls(text)
         found += _free_before(text, _PATH, "path", r"\w/")
         found += _windows_paths(text)
-        found += _extend_left(text, _FILE_TAIL, "path")
-        found += _extend_left(text, _DOMAIN_TAIL, "url")
+        found += _head_and_tail(text, _FILE_TAIL, _NAME_HEAD, 80, "path")
+        found += _head_and_tail(text, _DOMAIN_TAIL, _NAME_HEAD, 80, "url")
     found += _free_before(text, _COMMAND, "code", r"\w")
     if "@" in text:
-        found += _emails(text)
+        found += _head_and_tail(text, _EMAIL_TAIL, _EMAIL_HEAD, 64, "email")
     if "#" in text or "@" in text:
         found += _free_before(text, _HANDLE, "handle", r"\w#@")
     if "$" in text or "\\" in text:
         found += [(m.start(), m.end(), "latex") for p in _LATEX for m in p.finditer(text)]
     if "(" in text:
-        found += _calls(text)
+        found += _head_and_tail(text, _CALL_ARGS, _CALL_NAME, 31, "math")
     if "<" in text:
         found += [(m.start(), m.end(), "markup") for m in _TAG.finditer(text)]
     if "_" in text or "=" in text or "-" in text or "." in text:
@@ -229,33 +227,37 @@ def _code_lines(text: str) -> list[tuple[int, int, str]]:
     return found
 
 
+def _head_and_tail(
+    text: str, tail: re.Pattern[str], head: re.Pattern[str], reach: int, kind: str
+) -> list[tuple[int, int, str]]:
+    """Spans found from a distinctive ``tail`` (``.py``, ``@host``, ``(x)``) and extended to
+    the left by ``head``, searched in the ``reach`` characters before it: cheaper than a
+    pattern whose first character could be any letter.
+
+    >>> _head_and_tail("см. main.py и docs", _FILE_TAIL, _NAME_HEAD, 80, "path")
+    [(4, 11, 'path')]
+    >>> _head_and_tail("пишите на a.b@example.com!", _EMAIL_TAIL, _EMAIL_HEAD, 64, "email")
+    [(10, 25, 'email')]
+    >>> _head_and_tail("сложность O(n log n), а f(x)", _CALL_ARGS, _CALL_NAME, 31, "math")
+    [(10, 20, 'math'), (24, 28, 'math')]
+    """
+    found = []
+    for m in tail.finditer(text):
+        start = head.search(text, max(0, m.start() - reach), m.start())
+        if start:
+            found.append((start.start(), m.end(), kind))
+    return found
+
+
 def _urls(text: str) -> list[tuple[int, int, str]]:
     """URLs, found from their "://" (scheme checked by hand) or their "www.".
 
     >>> _urls("см. https://a.io/x и www.b.ru")
     [(4, 18, 'url'), (21, 29, 'url')]
     """
-    found = []
-    for m in _SCHEME_TAIL.finditer(text):
-        scheme = _SCHEME.search(text, max(0, m.start() - 6), m.start())
-        if scheme:
-            found.append((scheme.start(), m.end(), "url"))
-    found += _free_before(text, _WWW, "url", r"\w.")
-    return found
-
-
-def _calls(text: str) -> list[tuple[int, int, str]]:
-    """``f(x)``, ``O(n log n)``: a short call, found from its parenthesis.
-
-    >>> _calls("сложность O(n log n), а f(x) растёт")
-    [(10, 20, 'math'), (24, 28, 'math')]
-    """
-    found = []
-    for m in _CALL_ARGS.finditer(text):
-        name = _CALL_NAME.search(text, max(0, m.start() - 31), m.start())
-        if name:
-            found.append((name.start(), m.end(), "math"))
-    return found
+    return _head_and_tail(text, _SCHEME_TAIL, _SCHEME, 6, "url") + _free_before(
+        text, _WWW, "url", r"\w."
+    )
 
 
 def _identifiers(text: str) -> list[tuple[int, int, str]]:
@@ -321,34 +323,6 @@ def _free_before(
 @lru_cache(maxsize=16)
 def _class(body: str) -> re.Pattern[str]:
     return re.compile(f"[{body}]")
-
-
-def _extend_left(text: str, tail: re.Pattern[str], kind: str) -> list[tuple[int, int, str]]:
-    """Names that end in ``tail`` (``main.py``, ``example.com/x``), extended to their start.
-
-    >>> _extend_left("см. main.py и docs.python.org/3", _FILE_TAIL, "path")
-    [(4, 11, 'path')]
-    """
-    found = []
-    for m in tail.finditer(text):
-        head = _NAME_HEAD.search(text, max(0, m.start() - 80), m.start())
-        if head:
-            found.append((head.start(), m.end(), kind))
-    return found
-
-
-def _emails(text: str) -> list[tuple[int, int, str]]:
-    """E-mail addresses, found from their "@".
-
-    >>> _emails("пишите на a.b@example.com!")
-    [(10, 25, 'email')]
-    """
-    found = []
-    for m in _EMAIL_TAIL.finditer(text):
-        head = _EMAIL_HEAD.search(text, max(0, m.start() - 64), m.start())
-        if head:
-            found.append((head.start(), m.end(), "email"))
-    return found
 
 
 def _fenced_blocks(text: str) -> list[tuple[int, int, str]]:
