@@ -318,3 +318,8 @@ def test_fix_is_idempotent_when_a_leaked_token_hides_a_fence() -> None:
     text = "<|im_end|>```\nx = 1\n```\n\u200b"
     once = langlock.fix(text).text
     assert langlock.fix(once).text == once
+
+
+def test_table_row_of_terms_is_not_a_wrong_language_line() -> None:
+    text = "| Параметр | Значение |\n|---|---|\n| learning rate | 3e-4 |"
+    assert "wrong_language" not in langlock.check(text).kinds()
