@@ -89,10 +89,14 @@ class Context:
     def in_code(self, start: int, end: int) -> bool:
         return self.protected(start, end) == "code"
 
+    @cached_property
+    def allowed_words(self) -> frozenset[str]:
+        """Terms the user allowed, words of the prompt and identifiers of the answer's code
+        (casefolded)."""
+        return self.policy.allow | self.prompt_words | self.code_words
+
     def allowed_word(self, word: str) -> bool:
-        """Terms the user allowed, words of the prompt and identifiers of the answer's code."""
-        w = word.casefold()
-        return w in self.policy.allow or w in self.prompt_words or w in self.code_words
+        return word.casefold() in self.allowed_words
 
     def line(self, offset: int) -> int:
         return line_of(self.line_starts, offset)
