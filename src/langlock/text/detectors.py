@@ -85,7 +85,8 @@ def char_label(ch: str) -> str:
     >>> char_label("\\u200b")
     'U+200B ZERO WIDTH SPACE'
     """
-    return f"U+{ord(ch):04X} {unicodedata.name(ch, 'control character')}"
+    fallback = "LONE SURROGATE" if unicodedata.category(ch) == "Cs" else "CONTROL CHARACTER"
+    return f"U+{ord(ch):04X} {unicodedata.name(ch, fallback)}"
 
 
 class InvisibleDetector(Detector):
