@@ -323,3 +323,10 @@ def test_fix_is_idempotent_when_a_leaked_token_hides_a_fence() -> None:
 def test_table_row_of_terms_is_not_a_wrong_language_line() -> None:
     text = "| Параметр | Значение |\n|---|---|\n| learning rate | 3e-4 |"
     assert "wrong_language" not in langlock.check(text).kinds()
+
+
+def test_bulgarian_line_in_russian_answer() -> None:
+    text = "Вот ответ.\nБългария е държава в Югоизточна Европа, член на Европейския съюз.\nВсё."
+    found = [f for f in langlock.check(text).findings if f.kind == "wrong_language"]
+    assert [f.line for f in found] == [2] and "Bulgarian" in found[0].message
+    assert langlock.check("Подъезд, объявление и съезд.").ok  # Russian ъ before е, я

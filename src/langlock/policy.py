@@ -84,7 +84,7 @@ class Profile:
     morphology: str
     foreign_lexicons: tuple[str, ...]
     sister_languages: tuple[str, ...]
-    sister_letters: Mapping[str, str]
+    sister_signs: Mapping[str, str]
     transliteration: str
     identifier_cues: tuple[str, ...]
     gloss_markers: tuple[str, ...]
@@ -108,7 +108,7 @@ class Profile:
             morphology=data.get("morphology", ""),
             foreign_lexicons=tuple(data.get("foreign_lexicons", ())),
             sister_languages=tuple(data.get("sister_languages", ())),
-            sister_letters=dict(data.get("sister_letters", {})),
+            sister_signs=dict(data.get("sister_signs", {})),
             transliteration=data.get("transliteration", ""),
             identifier_cues=tuple(data.get("identifier_cues", ())),
             gloss_markers=tuple(data.get("gloss_markers", ())),

@@ -488,8 +488,8 @@ def _homoglyph_fix(token: str, profile: Profile) -> str | None:
 
 
 @cache
-def _letters_pattern(letters: str) -> re.Pattern[str]:
-    return re.compile(f"[{re.escape(letters)}]")
+def _any_of(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{p})" for p in patterns))
 
 
 _CYR_WORD = regex.compile(r"\p{Cyrillic}[\p{Cyrillic}\p{M}'’]*")
@@ -498,19 +498,19 @@ _CYR_WORD = regex.compile(r"\p{Cyrillic}[\p{Cyrillic}\p{M}'’]*")
 class SisterLanguageDetector(Detector):
     """Lines in a language that shares the target's script (Ukrainian in Russian, …).
 
-    Triggered by letters the target does not have (і, ї, є, ґ for Russian; ы, э, ё, ъ for
-    Ukrainian); decided by the target's morphological dictionary: a line where most words
-    are unknown to it is ``wrong_language``; a lone such word is a ``foreign_word``.
+    Triggered by the profile's signs of a sister language (letters the target lacks: і, ї,
+    є, ґ in Russian text; ы, э, ё, ъ in Ukrainian; Bulgarian ъ before a consonant); decided
+    by the target's morphological dictionary: a line where many words are unknown to it is
+    ``wrong_language``; a lone such word is a ``foreign_word``.
     """
 
     kinds = ("wrong_language", "foreign_word")
 
     def find(self, ctx: Context) -> Iterator[Finding]:
         profile = ctx.policy.profile
-        letters = "".join(profile.sister_letters.values())
-        if not letters or profile.native_is_latin:
+        if not profile.sister_signs or profile.native_is_latin:
             return
-        trigger = _letters_pattern(letters + letters.upper())
+        trigger = _any_of(tuple(profile.sister_signs.values()))
         text = ctx.text
         lines = sorted({ctx.line(m.start()) for m in trigger.finditer(text)})
         for line_no in lines:
@@ -545,7 +545,7 @@ class SisterLanguageDetector(Detector):
 
     @staticmethod
     def _which(line: str, profile: Profile) -> str:
-        for lang, letters in profile.sister_letters.items():
-            if letters and any(c in line.lower() for c in letters):
+        for lang, sign in profile.sister_signs.items():
+            if _any_of((sign,)).search(line):
                 return lang
         return profile.sister_languages[0] if profile.sister_languages else "?"
