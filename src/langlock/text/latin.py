@@ -234,7 +234,7 @@ class LatinWordDetector(Detector):
                 latin += spans[j][1] - spans[j][0]
                 j += 1
             line_spans, i = spans[i:j], j
-            if latin * 4 < e - s or text.startswith("|", s, e) and text.count("|", s, e) > 1:
+            if latin * 4 < e - s or (text.startswith("|", s, e) and text.count("|", s, e) > 1):
                 continue  # too little Latin for a Latin line, or a table row of terms
             native = len(letters_of(profile.scripts).findall(text, s, e))
             if latin < 2 * max(native, 1):
