@@ -492,6 +492,20 @@ def _any_of(patterns: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{p})" for p in patterns))
 
 
+@cache
+def _leading_classes(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One class of the characters the patterns start with, for a fast pre-scan; None when
+    a pattern does not start with a plain class.
+
+    >>> _leading_classes(("[іє]", "[ъ](?![е])")).pattern
+    '[ієъ]'
+    """
+    heads = [re.match(r"\[([^\]\\^]+)\]", p) for p in patterns]
+    if not all(heads):
+        return None
+    return re.compile("[" + "".join(h.group(1) for h in heads if h) + "]")
+
+
 _CYR_WORD = regex.compile(r"\p{Cyrillic}[\p{Cyrillic}\p{M}'’]*")
 
 
@@ -510,8 +524,12 @@ class SisterLanguageDetector(Detector):
         profile = ctx.policy.profile
         if not profile.sister_signs or profile.native_is_latin:
             return
-        trigger = _any_of(tuple(profile.sister_signs.values()))
+        signs = tuple(profile.sister_signs.values())
         text = ctx.text
+        first = _leading_classes(signs)
+        if first is not None and not first.search(text):
+            return  # the usual case, found by one cheap class scan
+        trigger = _any_of(signs)
         lines = sorted({ctx.line(m.start()) for m in trigger.finditer(text)})
         for line_no in lines:
             s = ctx.line_starts[line_no - 1]
