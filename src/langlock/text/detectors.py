@@ -163,8 +163,9 @@ class RepetitionDetector(Detector):
     def _line_loops(self, ctx: Context) -> Iterator[Finding]:
         text, starts = ctx.text, ctx.line_starts
         keys = [line.strip() for line in text.split("\n")]
-        if len(set(keys)) == len(keys):
-            return  # no line occurs twice: no loop
+        filled = [k for k in keys if k]
+        if len(set(filled)) == len(filled):
+            return  # no non-blank line occurs twice: no loop
         run: list[int] = []
         run_key = ""
         gap = False
