@@ -33,10 +33,11 @@ from langlock.text.scripts import letters_of, script_class, script_of
 if TYPE_CHECKING:
     from langlock.text.translit import TranslitDetector
 
-#: A Latin word: letters with inner apostrophes or hyphens (don't, state-of-the-art).
 _L = script_class("Latin")
 _M = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
-# Stdlib re over explicit ranges: several times faster here than regex's \p{Latin}.
+#: A Latin word: letters with inner apostrophes or hyphens (don't, state-of-the-art), and a
+#: closing apostrophe of a soft sign (delat'). Stdlib re over explicit ranges: several
+#: times faster here than regex's \p{Latin}.
 _WORD_PATTERN = rf"[{_L}][{_L}{_M}]*(?:['’\-][{_L}][{_L}{_M}]*)*(?:['’](?![^\W\d_]|\d))?"
 _WORD = re.compile(_WORD_PATTERN)
 #: A native inflection hyphenated to a Latin word: «prompt-а», «iPhone'а».
@@ -57,7 +58,7 @@ _TITLE_JOINERS = frozenset({"of", "and", "the", "for", "in", "to", "on", "a", "a
 #: A word that starts with two lower-case letters: the only kind a common word can be,
 #: apart from the English words that are never names (see ``_may_hold_word``).
 _LOWER_WORD = re.compile(r"(?<![^\W\d_])[a-z\u00df-\u00ff]{2}")
-_UNIT_BEFORE = regex.compile(r"\d[\s\u00a0]?$")
+_UNIT_BEFORE = re.compile(r"\d[\s\u00a0]?\Z")
 
 
 class Word:
