@@ -330,3 +330,17 @@ def test_bulgarian_line_in_russian_answer() -> None:
     found = [f for f in langlock.check(text).findings if f.kind == "wrong_language"]
     assert [f.line for f in found] == [2] and "Bulgarian" in found[0].message
     assert langlock.check("Подъезд, объявление и съезд.").ok  # Russian ъ before е, я
+
+
+@pytest.mark.parametrize(
+    ("text", "ok"),
+    [
+        ("Параметр timeout задаёт время ожидания.", True),
+        ("Вызовите метод fit, затем predict.", False),  # «predict» is not named by a noun
+        ("Используйте метод fine-tuning для адаптации.", False),
+        ("Модель может hallucinate, если данных мало.", False),
+        ("Попробуйте сделать refactoring кода.", False),
+    ],
+)
+def test_identifiers_named_by_a_noun_and_rare_long_words(text: str, ok: bool) -> None:
+    assert langlock.check(text).ok is ok

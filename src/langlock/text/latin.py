@@ -49,6 +49,7 @@ _RUN = re.compile(rf"{_WORD_PATTERN}(?:{_GAP}{_WORD_PATTERN})*")
 #: (names and borrowed tech words show up in Russian text too, which narrows the gap).
 COMMON_ZIPF = 3.0
 BORROWED_GAP = 1.0
+LONG_WORD, LONG_WORD_ZIPF, LONG_WORD_GAP = 8, 2.0, 1.5
 LONE_WORD_MIN = 4
 #: A Latin run this long with English function words is a clause (wrong_language); a
 #: shorter one is a foreign phrase (foreign_word), as in «if you have any concerns».
@@ -118,12 +119,16 @@ def common_foreign(word: str, target_wordfreq: str) -> bool:
     """
     low = word.casefold()
     en = zipf(low, "en")
-    if en < COMMON_ZIPF or is_known_name(low):
+    # Long words are rarely accidental: a rarer one (hallucinate, refactoring) counts when
+    # Russian text hardly ever borrows it.
+    long_word = len(low) >= LONG_WORD and en >= LONG_WORD_ZIPF
+    if (en < COMMON_ZIPF and not long_word) or is_known_name(low):
         return False
     for part in low.split("-"):
         if part and len(part) > 2 and zipf(part, "en") < 2.0:
             return False
-    return en - zipf(low, target_wordfreq) >= BORROWED_GAP
+    gap = BORROWED_GAP if en >= COMMON_ZIPF else LONG_WORD_GAP
+    return en - zipf(low, target_wordfreq) >= gap
 
 
 class LatinWordDetector(Detector):
@@ -301,7 +306,7 @@ class LatinWordDetector(Detector):
                     f"{LANGUAGE_NAMES.get(lang, lang)} clause inside {profile.name} prose",
                 )
             return
-        if len(run) == 1 and self._quoted_identifier(ctx, run[0]):
+        if len(run) == 1 and self._named_identifier(ctx, run[0]):
             return
         flagged = [
             w
@@ -339,15 +344,20 @@ class LatinWordDetector(Detector):
         )
 
     @staticmethod
-    def _quoted_identifier(ctx: Context, word: Word) -> bool:
-        """``ключ "name"``, ``кнопку "Save"``: a quoted word named by a noun before it."""
+    def _named_identifier(ctx: Context, word: Word) -> bool:
+        """``ключ "name"``, ``параметр timeout``, ``кнопку "Save"``: a word that a noun right
+        before it names as an identifier (in quotes, up to two words back; bare, the word
+        right before)."""
         text, cues = ctx.text, ctx.policy.profile.identifier_cues
-        if not cues or word.start == 0 or word.end >= len(text):
+        if not cues or word.start == 0:
             return False
-        if text[word.start - 1] not in "\"'«“`" or text[word.end] not in "\"'»”`":
-            return False
-        before = text[max(0, word.start - 30) : word.start - 1].casefold().split()[-2:]
-        return any(w.startswith(cue) for w in before for cue in cues)
+        after = text[word.end : word.end + 1]
+        quoted = text[word.start - 1] in "\"'«“`" and after in ('"', "'", "»", "”", "`")
+        before = text[max(0, word.start - 30) : word.start].casefold().split()
+        if not before or (not quoted and (not before[-1].isalpha() or "-" in word.text)):
+            return False  # bare, only a plain token names code: «метод fit», not «fine-tuning»
+        nouns = before[-2:] if quoted else before[-1:]
+        return any(w.strip("\"'«“`").startswith(cues) for w in nouns)
 
     @staticmethod
     def _is_gloss(ctx: Context, start: int, end: int, run: list[Word]) -> bool:
