@@ -344,3 +344,11 @@ def test_bulgarian_line_in_russian_answer() -> None:
 )
 def test_identifiers_named_by_a_noun_and_rare_long_words(text: str, ok: bool) -> None:
     assert langlock.check(text).ok is ok
+
+
+def test_prompt_words_do_not_excuse_a_whole_english_sentence() -> None:
+    prompt = "Explain the theory of relativity for kids. Answer in Russian."
+    text = "Время относительно.\nThe theory of relativity explains how time and space work."
+    report = langlock.check(text, prompt=prompt)
+    assert [f.kind for f in report.findings] == ["wrong_language"]
+    assert langlock.check("Теория relativity проста.", prompt=prompt).ok  # a word it wrote

@@ -272,7 +272,8 @@ class LatinWordDetector(Detector):
         common = sum(
             1
             for w, sh in zip(words, shapes, strict=True)
-            if sh[1] and not sh[3] and common_foreign(w, wf) and not ctx.allowed_word(w)
+            # The prompt's and the code's words are allowed as words, not as sentences.
+            if sh[1] and not sh[3] and common_foreign(w, wf) and sh[0] not in ctx.policy.allow
         )
         if common >= 1 and (stops >= 1 or common >= 2 or len(words) <= 3):
             return True
