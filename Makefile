@@ -7,6 +7,9 @@ PY := $(VENV)/bin/python
 
 setup: $(VENV)/.installed
 
+# llama-cpp-python compiles llama.cpp from source (minutes); pip caches the wheel after.
+export CMAKE_ARGS ?= -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DGGML_OPENMP=OFF
+
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
