@@ -1,0 +1,88 @@
+"""The lock at generation time: state tracking, the llama.cpp processor, the real model."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from langlock.decoding.lock import LlamaCppLock, LockState
+from langlock.decoding.token_bytes import TokenTable
+from langlock.policy import Policy
+
+np = pytest.importorskip("numpy")
+
+
+def toy_lock() -> LlamaCppLock:
+    pieces = (b"", "при".encode(), "中".encode(), b"\xe5", b"\xd0", b"\xbf", b"hi", b"```\n")
+    table = TokenTable(pieces, frozenset({0}), "sentencepiece")
+    return LlamaCppLock(table, Policy.from_options(preset="strict"))
+
+
+def test_state_follows_partial_bytes_and_fences() -> None:
+    state = LockState()
+    state.feed(b"\xd0")
+    assert state.pending == b"\xd0" and state.mode == "prose"
+    state.feed(b"\xbf\n```\n")
+    assert state.pending == b"" and state.mode == "code"
+    state.feed(b"x = 1\n```\n")
+    assert state.mode == "prose"
+
+
+def test_processor_masks_in_place_and_never_masks_special_or_padding() -> None:
+    lock = toy_lock()
+    prompt = np.array([7, 7])
+    scores = np.zeros(10, dtype=np.float32)  # the row is wider than the table
+    out = lock(prompt, scores)
+    assert out is scores
+    banned = [bool(math.isinf(v)) for v in scores[:8]]
+    # EOS, Cyrillic, a Cyrillic lead byte and a fence pass; Han, a Han lead byte, a lone
+    # continuation byte and Latin (strict prose) do not.
+    assert banned == [False, False, True, True, False, True, True, False]
+    assert np.isfinite(scores[8:]).all()
+    # After <0xD0> only its completion (and EOS) may follow.
+    scores = np.zeros(10, dtype=np.float32)
+    lock(np.array([7, 7, 4]), scores)
+    assert {int(i) for i in np.flatnonzero(np.isfinite(scores[:8]))} == {0, 5}
+
+
+def test_all_masked_row_falls_back_unmasked(caplog: pytest.LogCaptureFixture) -> None:
+    lock = toy_lock()
+    scores = np.full(8, -math.inf, dtype=np.float32)
+    scores[2] = 1.0  # only a banned token is left
+    out = lock(np.array([7]), scores)
+    assert out[2] == 1.0 and not np.isnan(out).any()
+    assert "every token is banned" in caplog.text
+
+
+PROMPTS = [
+    "Расскажи о Москве.",
+    "Что такое нейронная сеть?",
+    "Как приготовить борщ?",
+    "Почему небо голубое?",
+    "Напиши короткое стихотворение об осени.",
+]
+
+
+@pytest.mark.slow
+def test_bundled_model_under_the_lock_stays_in_russian() -> None:
+    llama_cpp = pytest.importorskip("llama_cpp")
+    import langlock
+    from langlock.decoding.bundled import bundled_model_path, gemma_turns
+    from langlock.decoding.lock import lock_llama
+
+    llama = llama_cpp.Llama(model_path=str(bundled_model_path()), n_ctx=512, verbose=False)
+    lock = lock_llama(llama, preset="strict")
+    for seed, prompt in enumerate(PROMPTS):
+        lock.reset()
+        out = llama(
+            gemma_turns(prompt),
+            max_tokens=40,
+            temperature=0.8,
+            seed=seed,
+            stop=["<end_of_turn>"],
+            logits_processor=llama_cpp.LogitsProcessorList([lock]),
+        )
+        text = out["choices"][0]["text"]
+        kinds = {f.kind for f in langlock.check(text, preset="strict").findings}
+        assert not kinds & {"foreign_script", "mixed_script", "foreign_word"}, (prompt, text)
