@@ -86,3 +86,28 @@ def test_bundled_model_under_the_lock_stays_in_russian() -> None:
         text = out["choices"][0]["text"]
         kinds = {f.kind for f in langlock.check(text, preset="strict").findings}
         assert not kinds & {"foreign_script", "mixed_script", "foreign_word"}, (prompt, text)
+
+
+@pytest.mark.slow
+def test_generate_command_locked() -> None:
+    pytest.importorskip("llama_cpp")
+    from typer.testing import CliRunner
+
+    from langlock.cli import app
+
+    result = CliRunner().invoke(
+        app, ["generate", "Почему небо голубое?", "--lock", "--max-tokens", "24", "--findings"]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.strip()
+    assert not any("\u4e00" <= c <= "\u9fff" for c in result.output)
+
+
+def test_generate_command_reports_a_missing_model(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("llama_cpp")
+    from typer.testing import CliRunner
+
+    from langlock.cli import app
+
+    result = CliRunner().invoke(app, ["generate", "Привет", "--model", str(tmp_path / "x.gguf")])
+    assert result.exit_code == 2 and "no model file" in result.output

@@ -911,3 +911,62 @@ def _print_devset_errors(console: Console, result: DevsetResult, n: int) -> None
                 head.append("  predicted: " + "; ".join(visible(p) for p in error.predicted))
             console.print(head)
             console.print(Text("    " + visible(error.text[:300])))
+
+
+@app.command()
+def generate(
+    question: Annotated[str, typer.Argument(help="The user's question.")],
+    lock: Annotated[
+        bool, typer.Option("--lock/--no-lock", help="Mask forbidden scripts while decoding.")
+    ] = False,
+    lang: LangOpt = "ru",
+    preset: PresetOpt = PresetName.strict,
+    model: Annotated[
+        str, typer.Option("--model", help="A GGUF path, or 'bundled' (Gemma 3 270M).")
+    ] = "bundled",
+    temperature: Annotated[float, typer.Option("--temperature", min=0.0)] = 0.8,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    max_tokens: Annotated[int, typer.Option("--max-tokens", min=1)] = 200,
+    findings: Annotated[
+        bool, typer.Option("--findings", help="Also print what the checker says of the answer.")
+    ] = False,
+) -> None:
+    """Answer a question with a local GGUF model through llama.cpp, optionally locked."""
+    try:
+        import llama_cpp
+
+        from langlock.decoding.bundled import bundled_model_path, gemma_turns
+        from langlock.decoding.lock import lock_llama
+    except ImportError as exc:
+        raise _die(f"{exc}; install the decoding extra: pip install 'langlock[decoding]'") from None
+    path = bundled_model_path() if model == "bundled" else Path(model)
+    if not path.is_file():
+        raise _die(f"no model file at {path}")
+    llama = llama_cpp.Llama(model_path=str(path), n_ctx=2048, verbose=False)
+    extra: dict[str, Any] = {}
+    if lock:
+        processor = lock_llama(llama, lang=lang, preset=preset.value)
+        extra["logits_processor"] = llama_cpp.LogitsProcessorList([processor])
+    # The bundled model is a base model without a chat template: Gemma's turn format.
+    out = llama(
+        gemma_turns(question),
+        max_tokens=max_tokens,
+        temperature=temperature,
+        seed=seed,
+        stop=["<end_of_turn>", "<start_of_turn>"],
+        **extra,
+    )
+    from rich.console import Console
+
+    answer = str(out["choices"][0]["text"]).strip()
+    Console().print(answer, markup=False, highlight=False)
+    if findings:
+        import langlock
+
+        report = langlock.check(answer, lang=lang, preset=preset.value, prompt=question)
+        console = _stderr_console()
+        for f in report.findings:
+            console.print(
+                f"  {f.line}:{f.start}  {f.kind} ({f.severity})  {f.message}", markup=False
+            )
+        console.print("ok" if report.ok else "FAIL", style="green" if report.ok else "red")
