@@ -9,7 +9,6 @@ built once per state and reused.
 from __future__ import annotations
 
 import logging
-import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -85,7 +84,7 @@ class LlamaCppLock:
         self.masks = MaskCompiler(table, ScriptRule.from_policy(policy))
         self.latin_bias = latin_bias
         self.bias = bias or {}
-        self._arrays: dict[tuple[Mode, bytes, int], Any] = {}
+        self._arrays: dict[tuple[Mode, bytes, int], _Mask] = {}
         self._prompt_len: int | None = None
         self._seen = 0
         self.state = LockState()
@@ -103,27 +102,40 @@ class LlamaCppLock:
         for token in new:
             self.state.feed(self.table.pieces[int(token)] if token < len(self.table) else b"")
         self._seen += len(new)
-        allowed = self._mask(self.state.mode, self.state.pending, len(scores))
+        mask = self._mask(self.state.mode, self.state.pending, len(scores))
         for token, value in self.bias.items():
             if 0 <= token < len(scores):
                 scores[token] += value
-        if not allowed[np.isfinite(scores)].any():
+        if not np.isfinite(scores[mask.probe]).any() and not np.isfinite(scores[mask.ids]).any():
             log.warning("langlock: every token is banned here; leaving this step unlocked")
             return scores
-        scores[~allowed] = -math.inf
+        np.add(scores, mask.penalty, out=scores)  # 0 where allowed, -inf where banned
         return scores
 
-    def _mask(self, mode: Mode, pending: bytes, width: int) -> Any:
+    def _mask(self, mode: Mode, pending: bytes, width: int) -> _Mask:
         import numpy as np
 
         key = (mode, pending, width)
         if key not in self._arrays:
-            mask = np.zeros(width, dtype=bool)
-            ids = np.fromiter(self.masks.allowed(mode, pending), dtype=np.int64)
-            mask[ids[ids < width]] = True
-            mask[len(self.table) :] = True  # ids past the table: padding, never ours to ban
-            self._arrays[key] = mask
+            allowed = np.zeros(width, dtype=bool)
+            ids = np.fromiter(sorted(self.masks.allowed(mode, pending)), dtype=np.int64)
+            allowed[ids[ids < width]] = True
+            allowed[len(self.table) :] = True  # ids past the table: padding, never ours to ban
+            penalty = np.where(allowed, 0.0, -np.inf).astype(np.float32)
+            special = np.fromiter(sorted(self.table.special), dtype=np.int64)
+            probe = np.concatenate([special[special < width][:64], ids[ids < width][:64]])
+            self._arrays[key] = _Mask(penalty, np.flatnonzero(allowed), probe)
         return self._arrays[key]
+
+
+@dataclass(frozen=True)
+class _Mask:
+    """One state's mask: the additive penalty row (one vectorised add per step), the
+    allowed ids, and a few of them to probe first for the all-banned case."""
+
+    penalty: Any
+    ids: Any
+    probe: Any
 
 
 def lock_llama(llama: Any, lang: str = "ru", preset: str = "strict") -> LlamaCppLock:
