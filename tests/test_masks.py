@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from langlock.decoding.masks import MaskCompiler, ScriptRule, utf8_length
+from langlock.decoding.masks import MaskCompiler, ScriptRule
 from langlock.decoding.token_bytes import TokenTable, from_gguf
 from langlock.policy import Policy
+from langlock.text.scripts import utf8_length
 
 
 def compiler(table: TokenTable, preset: str = "strict") -> MaskCompiler:

@@ -13,9 +13,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from langlock.decoding.masks import MaskCompiler, Mode, ScriptRule, utf8_length
+from langlock.decoding.masks import MaskCompiler, Mode, ScriptRule
 from langlock.decoding.token_bytes import TokenTable
 from langlock.policy import Policy
+from langlock.text.scripts import utf8_length
 
 log = logging.getLogger(__name__)
 _FENCE = re.compile(r"(?m)^[ \t]*```")

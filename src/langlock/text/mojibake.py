@@ -49,6 +49,8 @@ from functools import lru_cache
 
 import ftfy
 
+from langlock.text.scripts import utf8_length
+
 __all__ = ["RU_ALPHABET", "MojibakeSpan", "find_mojibake", "repair"]
 
 RU_ALPHABET = "абвгдеёжзийклмнопрстуфхцчшщъыьэюя"
@@ -221,18 +223,12 @@ def _cls(chars: Iterable[str]) -> str:
 
 
 def _utf8_len(lead: int) -> int:
-    """Length of the UTF-8 sequence a lead byte starts (0 when it is no lead).
+    """Length of the multi-byte UTF-8 sequence a lead byte starts (0 for ASCII or no lead).
 
     >>> _utf8_len(0xD0), _utf8_len(0xE2), _utf8_len(0x80), _utf8_len(0x41)
     (2, 3, 0, 0)
     """
-    if 0xC2 <= lead <= 0xDF:
-        return 2
-    if 0xE0 <= lead <= 0xEF:
-        return 3
-    if 0xF0 <= lead <= 0xF4:
-        return 4
-    return 0
+    return utf8_length(lead) if lead >= 0x80 else 0
 
 
 # --------------------------------------------------------------------------- families

@@ -121,3 +121,20 @@ def letters_of(scripts: frozenset[str]) -> re.Pattern[str]:
     3
     """
     return re.compile(f"[{''.join(script_class(s) for s in sorted(scripts))}]")
+
+
+def utf8_length(lead: int) -> int:
+    """Bytes in the UTF-8 sequence that ``lead`` starts (0 for a continuation or bad byte).
+
+    >>> utf8_length(0x41), utf8_length(0xD0), utf8_length(0xE5), utf8_length(0x8E)
+    (1, 2, 3, 0)
+    """
+    if lead < 0x80:
+        return 1
+    if 0xC2 <= lead <= 0xDF:
+        return 2
+    if 0xE0 <= lead <= 0xEF:
+        return 3
+    if 0xF0 <= lead <= 0xF4:
+        return 4
+    return 0
