@@ -85,3 +85,19 @@ def test_gemma_byte_fallback_cannot_start_a_han_character() -> None:
         assert not any("\u4e00" <= c <= "\u9fff" for c in text), text
     # Special tokens (EOS, <end_of_turn>) are never masked.
     assert table.special <= prose
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("pending", [b"\xd0", b"\xe2", b"\xe2\x80", b"\xe5", b"\xf0\x9f", b"\xc3"])
+def test_grouped_pending_masks_equal_a_token_by_token_pass(pending: bytes) -> None:
+    from langlock.decoding.bundled import bundled_model_path
+
+    table = from_gguf(bundled_model_path())
+    masks = compiler(table)
+    for mode in ("prose", "code"):
+        brute = {
+            i
+            for i, piece in enumerate(table.pieces)
+            if i in table.special or masks.token_ok(piece, mode, pending)
+        }
+        assert masks.allowed(mode, pending) == brute

@@ -53,25 +53,61 @@ class ScriptRule:
 
 
 class MaskCompiler:
-    """Allowed-token sets per (mode, pending bytes), computed once each and cached."""
+    """Allowed-token sets per (mode, pending bytes), computed once each and cached.
+
+    The clean state (no unfinished character) judges every token once per mode. A pending
+    state needs only the tokens that start with continuation bytes, grouped by those bytes:
+    a few thousand of them, so a new state costs milliseconds, not a pass over the vocabulary.
+    """
 
     def __init__(self, table: TokenTable, rule: ScriptRule) -> None:
         self.table = table
         self.rule = rule
         self._prefix_ok = lru_cache(maxsize=4096)(self._prefix_can_complete)
         self._masks: dict[tuple[Mode, bytes], frozenset[int]] = {}
+        self._heads: dict[bytes, list[int]] | None = None
 
     def allowed(self, mode: Mode = "prose", pending: bytes = b"") -> frozenset[int]:
         """Token ids allowed after ``pending`` (an unfinished character's bytes) in ``mode``."""
         key = (mode, pending)
         if key not in self._masks:
-            table = self.table
-            self._masks[key] = frozenset(
-                i
-                for i, piece in enumerate(table.pieces)
-                if i in table.special or self.token_ok(piece, mode, pending)
-            )
+            if pending:
+                self._masks[key] = self._after_pending(mode, pending)
+            else:
+                table = self.table
+                self._masks[key] = frozenset(
+                    i
+                    for i, piece in enumerate(table.pieces)
+                    if i in table.special or self.token_ok(piece, mode)
+                )
         return self._masks[key]
+
+    def _after_pending(self, mode: Mode, pending: bytes) -> frozenset[int]:
+        need = utf8_length(pending[0]) - len(pending)
+        if need <= 0:
+            return frozenset(self.table.special)
+        ok = set(self.table.special)
+        pieces = self.table.pieces
+        for head, ids in self._continuation_heads().items():
+            if len(head) < need:  # the token ends before the character does
+                if self._prefix_ok(pending + head, mode):
+                    ok.update(i for i in ids if len(pieces[i]) == len(head))
+            elif len(head) == need and self.token_ok(head, mode, pending):
+                ok.update(i for i in ids if self.token_ok(pieces[i][need:], mode))
+        return frozenset(ok)
+
+    def _continuation_heads(self) -> dict[bytes, list[int]]:
+        """Tokens that start with continuation bytes, by that leading run (at most 3)."""
+        if self._heads is None:
+            heads: dict[bytes, list[int]] = {}
+            for i, piece in enumerate(self.table.pieces):
+                run = 0
+                while run < len(piece) and 0x80 <= piece[run] <= 0xBF:
+                    run += 1
+                if 0 < run <= 3 and i not in self.table.special:
+                    heads.setdefault(piece[:run], []).append(i)
+            self._heads = heads
+        return self._heads
 
     def token_ok(self, piece: bytes, mode: Mode, pending: bytes = b"") -> bool:
         """May a token with these bytes follow ``pending`` in ``mode``?
