@@ -61,6 +61,31 @@ PROMPTS = [
     "Как приготовить борщ?",
     "Почему небо голубое?",
     "Напиши короткое стихотворение об осени.",
+    "Объясни, что такое инфляция.",
+    "Какие планеты есть в Солнечной системе?",
+    "Как ухаживать за кошкой?",
+    "Что такое фотосинтез?",
+    "Расскажи сказку про лису.",
+    "Как выучить иностранный язык?",
+    "Почему зимой холодно?",
+    "Что такое блокчейн?",
+    "Как работает двигатель автомобиля?",
+    "Посоветуй книгу для отпуска.",
+    "Что такое чёрная дыра?",
+    "Как начать бегать по утрам?",
+    "Опиши свой идеальный день.",
+    "Чем полезны овощи?",
+    "Как устроен интернет?",
+    "Кто такой Пушкин?",
+    "Что такое искусственный интеллект?",
+    "Как справиться со стрессом?",
+    "Почему важно спать?",
+    "Расскажи о Байкале.",
+    "Что такое квантовый компьютер?",
+    "Как сэкономить деньги?",
+    "Что нужно взять в поход?",
+    "Как научиться играть на гитаре?",
+    "Напиши поздравление с днём рождения.",
 ]
 
 
@@ -77,15 +102,20 @@ def test_bundled_model_under_the_lock_stays_in_russian() -> None:
         lock.reset()
         out = llama(
             gemma_turns(prompt),
-            max_tokens=40,
+            max_tokens=32,
             temperature=0.8,
             seed=seed,
             stop=["<end_of_turn>"],
             logits_processor=llama_cpp.LogitsProcessorList([lock]),
         )
         text = out["choices"][0]["text"]
-        kinds = {f.kind for f in langlock.check(text, preset="strict").findings}
-        assert not kinds & {"foreign_script", "mixed_script", "foreign_word"}, (prompt, text)
+        bad = [
+            f
+            for f in langlock.check(text, preset="strict").findings
+            if f.kind in ("foreign_script", "mixed_script")
+            or (f.kind == "foreign_word" and any("a" <= c.lower() <= "z" for c in f.text))
+        ]
+        assert not bad, (prompt, text, bad)
 
 
 @pytest.mark.slow
@@ -111,3 +141,24 @@ def test_generate_command_reports_a_missing_model(tmp_path) -> None:  # type: ig
 
     result = CliRunner().invoke(app, ["generate", "Привет", "--model", str(tmp_path / "x.gguf")])
     assert result.exit_code == 2 and "no model file" in result.output
+
+
+@pytest.mark.slow
+def test_bundled_model_under_the_lock_may_write_latin_in_a_fence() -> None:
+    llama_cpp = pytest.importorskip("llama_cpp")
+    from langlock.decoding.bundled import bundled_model_path, gemma_turns
+    from langlock.decoding.lock import lock_llama
+
+    llama = llama_cpp.Llama(model_path=str(bundled_model_path()), n_ctx=512, verbose=False)
+    lock = lock_llama(llama, preset="strict")
+    # Start the answer inside a fence, as a model asked for code would: Latin may follow.
+    prompt = gemma_turns("Напиши функцию на Python, которая складывает два числа.")
+    prompt += "```python\ndef"
+    out = llama(
+        prompt,
+        max_tokens=24,
+        temperature=0.0,
+        logits_processor=llama_cpp.LogitsProcessorList([lock]),
+    )
+    code = out["choices"][0]["text"]
+    assert any("a" <= c.lower() <= "z" for c in code), code

@@ -99,6 +99,7 @@ class LlamaCppLock:
         if self._prompt_len is None or len(input_ids) < self._prompt_len + self._seen:
             self.reset()
             self._prompt_len = len(input_ids)
+            self._feed_prefill(input_ids)
         new = input_ids[self._prompt_len + self._seen :]
         for token in new:
             self.state.feed(self.table.pieces[int(token)] if token < len(self.table) else b"")
@@ -112,6 +113,19 @@ class LlamaCppLock:
             return scores
         np.add(scores, mask.penalty, out=scores)  # 0 where allowed, -inf where banned
         return scores
+
+    def _feed_prefill(self, input_ids: Any) -> None:
+        """Start from the answer's own prefill: the prompt after its last special token (the
+        model's turn marker), so a fence opened there puts the lock in code mode."""
+        special = self.table.special
+        start = 0
+        for position in range(len(input_ids) - 1, -1, -1):
+            if int(input_ids[position]) in special:
+                start = position + 1
+                break
+        for token in input_ids[start:]:
+            if int(token) < len(self.table):
+                self.state.feed(self.table.pieces[int(token)])
 
     def _mask(self, mode: Mode, pending: bytes, width: int) -> _Mask:
         import numpy as np

@@ -34,18 +34,26 @@ class ScriptRule:
     native: frozenset[str]
     latin_in_prose: bool
     extra: frozenset[str] = field(default_factory=frozenset)
+    #: Letters of the native script outside this alphabet (Serbian ј, Ukrainian ї in Russian)
+    #: are another language's: banned too. Empty: every native letter is fine.
+    alphabet: frozenset[str] = field(default_factory=frozenset)
 
     @classmethod
     def from_policy(cls, policy: Policy, allow_scripts: frozenset[str] = frozenset()) -> ScriptRule:
+        profile = policy.profile
+        letters = profile.alphabet.lower() + profile.alphabet.upper()
         return cls(
-            native=policy.profile.scripts,
-            latin_in_prose=policy.preset.latin_words != "all" or policy.profile.native_is_latin,
+            native=profile.scripts,
+            latin_in_prose=policy.preset.latin_words != "all" or profile.native_is_latin,
             extra=policy.allow_scripts | allow_scripts,
+            alphabet=frozenset() if profile.native_is_latin else frozenset(letters),
         )
 
     def allows(self, char: str, mode: Mode) -> bool:
         script = script_of(char)
-        if script in _ALWAYS or script in self.native or script in self.extra:
+        if script in self.native and script not in self.extra:
+            return not self.alphabet or char in self.alphabet or not char.isalpha()
+        if script in _ALWAYS or script in self.extra:
             return True
         if script == "Latin":
             return mode == "code" or self.latin_in_prose
