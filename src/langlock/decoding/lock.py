@@ -101,8 +101,7 @@ class LlamaCppLock:
             self._prompt_len = len(input_ids)
             self._feed_prefill(input_ids)
         new = input_ids[self._prompt_len + self._seen :]
-        for token in new:
-            self.state.feed(self.table.pieces[int(token)] if token < len(self.table) else b"")
+        self._feed(new)
         self._seen += len(new)
         mask = self._mask(self.state.mode, self.state.pending, len(scores))
         for token, value in self.bias.items():
@@ -123,9 +122,14 @@ class LlamaCppLock:
             if int(input_ids[position]) in special:
                 start = position + 1
                 break
-        for token in input_ids[start:]:
-            if int(token) < len(self.table):
-                self.state.feed(self.table.pieces[int(token)])
+        self._feed(input_ids[start:])
+
+    def _feed(self, ids: Any) -> None:
+        """Account for emitted ids (ids past the table emit nothing)."""
+        pieces = self.table.pieces
+        for token in ids:
+            if int(token) < len(pieces):
+                self.state.feed(pieces[int(token)])
 
     def _mask(self, mode: Mode, pending: bytes, width: int) -> _Mask:
         import numpy as np

@@ -245,13 +245,16 @@ def _alien_scripts(profile: Profile) -> frozenset[str]:
     return frozenset(script_of(c) for c in profile.homoglyphs) - profile.scripts
 
 
+def _word_level_scripts(profile: Profile) -> set[str]:
+    """Scripts that are not foreign_script: the target's own, and Latin for a non-Latin
+    target (its words get word-level analysis instead)."""
+    return set(profile.scripts) | (set() if profile.native_is_latin else {"Latin"})
+
+
 @cache
 def _foreign_run_pattern(profile: Profile) -> regex.Pattern[str]:
     """Runs of letters in scripts the target never uses in prose (spaces inside a run)."""
-    allowed = set(profile.scripts)
-    if not profile.native_is_latin:
-        allowed.add("Latin")  # Latin words in Cyrillic prose get word-level analysis
-    excl = "".join(rf"\p{{Script={s}}}" for s in sorted(allowed))
+    excl = "".join(rf"\p{{Script={s}}}" for s in sorted(_word_level_scripts(profile)))
     letter = rf"[\p{{L}}--[{excl}]]"
     word = rf"{letter}[\p{{M}}{letter[1:-1]}]*"
     return regex.compile(rf"(?V1){word}(?:[ ·'’\-]{{1,2}}{word})*")
@@ -262,10 +265,7 @@ def _foreign_letter(profile: Profile) -> re.Pattern[str]:
     r"""A superset of ``_foreign_run_pattern``'s first letter, for a fast stdlib pre-scan:
     any letter or number outside the allowed scripts' ranges (``regex``'s \p{Script} scan
     is several times slower)."""
-    allowed = set(profile.scripts)
-    if not profile.native_is_latin:
-        allowed.add("Latin")
-    ranges = "".join(script_class(s) for s in sorted(allowed))
+    ranges = "".join(script_class(s) for s in sorted(_word_level_scripts(profile)))
     return re.compile(f"[^\\W\\d_{ranges}]")
 
 

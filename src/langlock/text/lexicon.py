@@ -93,12 +93,10 @@ def best_foreign_language(words: list[str], langs: tuple[str, ...]) -> tuple[str
 @lru_cache(maxsize=65536)
 def _best_language(sample: tuple[str, ...], langs: tuple[str, ...]) -> tuple[str, float]:
     best, best_score = langs[0] if langs else "en", -1.0
-    if best == "en":
-        score = sum([zipf(w, "en") for w in sample]) / max(1, len(sample))
-        if score >= CLEARLY_ENGLISH:
-            return "en", score  # ordinary English prose: no need to try the others
     for lang in langs:
         score = sum([zipf(w, lang) for w in sample]) / max(1, len(sample))
+        if lang == "en" and score >= CLEARLY_ENGLISH:
+            return "en", score  # ordinary English prose: no need to try the others
         if score > best_score:
             best, best_score = lang, score
     return best, best_score
