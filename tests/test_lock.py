@@ -6,17 +6,22 @@ import math
 
 import pytest
 
-from langlock.decoding.lock import LlamaCppLock, LockState
-from langlock.decoding.token_bytes import TokenTable
-from langlock.policy import Policy
-
 np = pytest.importorskip("numpy")
+
+from langlock.decoding.lock import LlamaCppLock, LockMasks, LockState  # noqa: E402
+from langlock.decoding.token_bytes import TokenTable  # noqa: E402
+from langlock.policy import Policy  # noqa: E402
+
+PIECES = (b"", "при".encode(), "中".encode(), b"\xe5", b"\xd0", b"\xbf", b"hi", b"```\n")
+
+
+def toy_masks(preset: str = "strict", pieces: tuple[bytes, ...] = PIECES) -> LockMasks:
+    table = TokenTable(pieces, frozenset({0}), "sentencepiece")
+    return LockMasks(table, Policy.from_options(preset=preset), use_cache=False)
 
 
 def toy_lock() -> LlamaCppLock:
-    pieces = (b"", "при".encode(), "中".encode(), b"\xe5", b"\xd0", b"\xbf", b"hi", b"```\n")
-    table = TokenTable(pieces, frozenset({0}), "sentencepiece")
-    return LlamaCppLock(table, Policy.from_options(preset="strict"))
+    return LlamaCppLock(toy_masks())
 
 
 def test_state_follows_partial_bytes_and_fences() -> None:
@@ -94,15 +99,14 @@ def test_bundled_model_under_the_lock_stays_in_russian() -> None:
     llama_cpp = pytest.importorskip("llama_cpp")
     import langlock
     from langlock.decoding.bundled import bundled_model_path, gemma_turns
-    from langlock.decoding.lock import lock_llama
 
     llama = llama_cpp.Llama(model_path=str(bundled_model_path()), n_ctx=512, verbose=False)
-    lock = lock_llama(llama, preset="strict")
+    lock = langlock.lock(llama, preset="strict")
     for seed, prompt in enumerate(PROMPTS):
         lock.reset()
         out = llama(
             gemma_turns(prompt),
-            max_tokens=32,
+            max_tokens=64,
             temperature=0.8,
             seed=seed,
             stop=["<end_of_turn>"],
@@ -147,10 +151,10 @@ def test_generate_command_reports_a_missing_model(tmp_path) -> None:  # type: ig
 def test_bundled_model_under_the_lock_may_write_latin_in_a_fence() -> None:
     llama_cpp = pytest.importorskip("llama_cpp")
     from langlock.decoding.bundled import bundled_model_path, gemma_turns
-    from langlock.decoding.lock import lock_llama
+    from langlock.decoding.lock import lock
 
     llama = llama_cpp.Llama(model_path=str(bundled_model_path()), n_ctx=512, verbose=False)
-    lock = lock_llama(llama, preset="strict")
+    locked = lock(llama, preset="strict")
     # Start the answer inside a fence, as a model asked for code would: Latin may follow.
     prompt = gemma_turns("Напиши функцию на Python, которая складывает два числа.")
     prompt += "```python\ndef"
@@ -158,7 +162,106 @@ def test_bundled_model_under_the_lock_may_write_latin_in_a_fence() -> None:
         prompt,
         max_tokens=24,
         temperature=0.0,
-        logits_processor=llama_cpp.LogitsProcessorList([lock]),
+        logits_processor=llama_cpp.LogitsProcessorList([locked]),
     )
     code = out["choices"][0]["text"]
     assert any("a" <= c.lower() <= "z" for c in code), code
+
+
+def test_url_scheme_opens_latin_in_strict_prose() -> None:
+    pieces = (b"", "при".encode(), b" https", b"://", b"example", b".com", b"hi", b" ", b"www")
+    masks = toy_masks(pieces=pieces)
+    state = LockState()
+    masks.advance(state, [1, 7])
+    allowed = set(masks.row(masks.key(state), len(pieces)).ids.tolist())
+    assert {2, 8} <= allowed and 4 not in allowed and 6 not in allowed
+    masks.advance(state, [2])
+    assert state.scheme_tail == "https"
+    allowed = set(masks.row(masks.key(state), len(pieces)).ids.tolist())
+    assert 3 in allowed and 6 not in allowed  # only the scheme may go on
+    masks.advance(state, [3])
+    assert state.mode == "url"
+    assert {4, 5, 6} <= set(masks.row(masks.key(state), len(pieces)).ids.tolist())
+    masks.advance(state, [4, 5, 7])  # a space ends the URL: back to strict prose
+    assert state.mode == "prose"
+    assert 6 not in set(masks.row(masks.key(state), len(pieces)).ids.tolist())
+
+
+def test_standard_penalises_latin_in_prose_but_not_in_code() -> None:
+    masks = toy_masks("standard")
+    prose = masks.row(masks.key(LockState()), len(PIECES))
+    assert prose.penalty[6] == pytest.approx(-2.0) and prose.penalty[1] == 0.0
+    assert math.isinf(prose.penalty[2])  # Han stays banned
+    code_state = LockState()
+    masks.advance(code_state, [7])
+    code = masks.row(masks.key(code_state), len(PIECES))
+    assert code.penalty[6] == 0.0
+    tuned = LockMasks(masks.table, Policy.from_options(preset="standard"), latin_bias=-5.0)
+    assert tuned.row(tuned.key(LockState()), len(PIECES)).penalty[6] == pytest.approx(-5.0)
+
+
+def test_unknown_script_is_a_clear_error() -> None:
+    from langlock.decoding.lock import lock
+
+    with pytest.raises(ValueError, match="unknown script 'Klingon'"):
+        lock(object(), allow_scripts=("Klingon",))
+    with pytest.raises(TypeError, match="cannot lock a object"):
+        lock(object())
+
+
+def _han_ids(llama) -> tuple[int, list[int]]:  # type: ignore[no-untyped-def]
+    """Gemma's whole «中» token, and the byte-fallback tokens <0xE4>, <0xB8>, <0xAD>."""
+    from langlock.decoding.lock import table_for_llama
+
+    table = table_for_llama(llama)
+    whole = table.pieces.index("中".encode())
+    return whole, [table.pieces.index(bytes([b])) for b in "中".encode()]
+
+
+@pytest.mark.slow
+def test_forced_han_bytes_cannot_get_through_the_lock() -> None:
+    """Push «中» and its three byte tokens up by +40 through ``logit_bias``: unlocked, the
+    model writes Han; locked (the bias moved into the lock by ``completion_kwargs``, where
+    llama-cpp-python would otherwise drop the processor), neither whole nor piecewise Han
+    gets through, and no broken character either."""
+    llama_cpp = pytest.importorskip("llama_cpp")
+    from langlock.decoding.bundled import bundled_model_path, gemma_turns
+    from langlock.decoding.lock import lock
+
+    llama = llama_cpp.Llama(model_path=str(bundled_model_path()), n_ctx=512, verbose=False)
+    whole, byte_ids = _han_ids(llama)
+    prompt = gemma_turns("Расскажи о Москве.")
+    unlocked = llama(prompt, max_tokens=8, temperature=0.0, logit_bias={whole: 40.0})
+    assert "中" in unlocked["choices"][0]["text"]
+    locked = lock(llama, preset="strict")
+    for forced in ({whole: 40.0}, dict.fromkeys(byte_ids, 40.0)):
+        for seed in range(3):
+            kwargs = locked.completion_kwargs(
+                max_tokens=16, temperature=0.8, seed=seed, logit_bias=forced
+            )
+            text = llama(prompt, **kwargs)["choices"][0]["text"]
+            assert text.strip(), forced
+            assert not any("\u4e00" <= c <= "\u9fff" or c == "\ufffd" for c in text), text
+    # A user whose prompt asks for Chinese opens Han: the same push now gets through.
+    opened = lock(llama, preset="strict", allow_scripts=("Han",))
+    kwargs = opened.completion_kwargs(max_tokens=8, temperature=0.0, logit_bias={whole: 40.0})
+    assert "中" in llama(prompt, **kwargs)["choices"][0]["text"]
+
+
+@pytest.mark.slow
+def test_generate_command_allows_a_script_on_request() -> None:
+    pytest.importorskip("llama_cpp")
+    from typer.testing import CliRunner
+
+    from langlock.cli import app
+
+    bad = CliRunner().invoke(app, ["generate", "Привет", "--lock", "--allow-script", "Klingon"])
+    assert bad.exit_code == 2 and "unknown script" in bad.output
+    result = CliRunner().invoke(
+        app,
+        [
+            *("generate", "Как сказать «спасибо» по-китайски?", "--lock"),
+            *("--allow-script", "han", "--max-tokens", "24", "--temperature", "0"),
+        ],
+    )
+    assert result.exit_code == 0, result.output

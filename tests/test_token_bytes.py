@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 
+from conftest import package_file
 from langlock.decoding.token_bytes import (
     TokenTable,
     from_gguf,
@@ -26,14 +26,6 @@ TEXTS = [
     " ",
     "\n\n\n",
 ]
-
-
-def package_file(package: str, *parts: str) -> Path:
-    """A file inside an installed package, found without importing the package."""
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        pytest.skip(f"{package} is not installed")
-    return Path(next(iter(spec.submodule_search_locations)), *parts)
 
 
 def test_table_bytes_skip_special_tokens() -> None:

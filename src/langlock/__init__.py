@@ -22,5 +22,16 @@ __all__ = [
     "check",
     "fix",
     "load_profile",
+    "lock",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    # ``langlock.lock`` needs numpy (and an engine); importing it lazily keeps
+    # ``import langlock`` light for users of check and fix.
+    if name == "lock":
+        from langlock.decoding.lock import lock
+
+        return lock
+    raise AttributeError(f"module 'langlock' has no attribute {name!r}")

@@ -930,40 +930,55 @@ def generate(
     findings: Annotated[
         bool, typer.Option("--findings", help="Also print what the checker says of the answer.")
     ] = False,
+    allow_script: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-script",
+            help="A script the answer may use after all, e.g. Han (repeatable).",
+        ),
+    ] = None,
+    latin_bias: Annotated[
+        float | None,
+        typer.Option("--latin-bias", help="Logit added to Latin tokens in prose (standard)."),
+    ] = None,
 ) -> None:
     """Answer a question with a local GGUF model through llama.cpp, optionally locked."""
     try:
         import llama_cpp
 
         from langlock.decoding.bundled import bundled_model_path, gemma_turns
-        from langlock.decoding.lock import lock_llama
+        from langlock.decoding.lock import lock as make_lock
+        from langlock.policy import Policy
     except ImportError as exc:
         raise _die(f"{exc}; install the decoding extra: pip install 'langlock[decoding]'") from None
+    try:
+        policy = Policy.from_options(
+            lang=lang, preset=preset.value, allow_scripts=allow_script or ()
+        )
+    except (ValueError, OSError) as exc:  # an unknown script name or language
+        raise _die(str(exc)) from None
     path = bundled_model_path() if model == "bundled" else Path(model)
     if not path.is_file():
         raise _die(f"no model file at {path}")
     llama = llama_cpp.Llama(model_path=str(path), n_ctx=2048, verbose=False)
-    extra: dict[str, Any] = {}
+    options: dict[str, Any] = {"max_tokens": max_tokens, "temperature": temperature, "seed": seed}
     if lock:
-        processor = lock_llama(llama, lang=lang, preset=preset.value)
-        extra["logits_processor"] = llama_cpp.LogitsProcessorList([processor])
-    # The bundled model is a base model without a chat template: Gemma's turn format.
-    out = llama(
-        gemma_turns(question),
-        max_tokens=max_tokens,
-        temperature=temperature,
-        seed=seed,
-        stop=["<end_of_turn>", "<start_of_turn>"],
-        **extra,
-    )
+        processor = make_lock(llama, policy=policy, latin_bias=latin_bias)
+        options["logits_processor"] = llama_cpp.LogitsProcessorList([processor])
+    if "tokenizer.chat_template" in llama.metadata:
+        reply = llama.create_chat_completion([{"role": "user", "content": question}], **options)
+        answer = str(reply["choices"][0]["message"]["content"] or "")
+    else:  # a base model without a template (the bundled one): Gemma's turn format
+        out = llama(gemma_turns(question), stop=["<end_of_turn>", "<start_of_turn>"], **options)
+        answer = str(out["choices"][0]["text"])
     from rich.console import Console
 
-    answer = str(out["choices"][0]["text"]).strip()
+    answer = answer.strip()
     Console().print(answer, markup=False, highlight=False)
     if findings:
         import langlock
 
-        report = langlock.check(answer, lang=lang, preset=preset.value, prompt=question)
+        report = langlock.check(answer, policy=policy, prompt=question)
         console = _stderr_console()
         for f in report.findings:
             console.print(

@@ -21,6 +21,8 @@ from typing import Any, Literal
 
 import regex
 
+from langlock.text.scripts import SCRIPTS
+
 PRESET_NAMES = ("strict", "standard", "lenient")
 
 #: Kinds that `lenient` still reports (POLICY.md, "Presets").
@@ -185,8 +187,20 @@ class Policy:
             profile=load_profile(lang),
             preset=PRESETS[preset],
             allow=frozenset(t.casefold() for t in terms if t.strip()),
-            allow_scripts=frozenset(scripts),
+            allow_scripts=frozenset(script_name(s) for s in scripts),
         )
+
+
+def script_name(name: str) -> str:
+    """A script's canonical name, as findings and masks use it.
+
+    >>> script_name("han"), script_name("Cyrillic")
+    ('Han', 'Cyrillic')
+    """
+    known = {s.casefold(): s for s in SCRIPTS}
+    if name.strip().casefold() not in known:
+        raise ValueError(f"unknown script {name!r}; known scripts: {', '.join(SCRIPTS)}")
+    return known[name.strip().casefold()]
 
 
 def load_config(path: str | Path) -> dict[str, Any]:

@@ -1,9 +1,10 @@
-"""Apply the masks while a model generates: follow the emitted bytes (pending UTF-8, code or
-prose) and let only allowed tokens through.
+"""Apply the masks while a model generates: follow the emitted bytes (pending UTF-8, code,
+URL or prose) and let only allowed tokens through.
 
-``LockState`` is engine-neutral; ``LlamaCppLock`` is llama-cpp-python's
-``logits_processor`` (numpy, in place). Masks are boolean arrays sized to the logits row,
-built once per state and reused.
+``LockState`` and ``LockMasks`` are engine-neutral (numpy rows, one per state, built once
+and reused); ``LlamaCppLock`` is llama-cpp-python's ``logits_processor`` (in place), and
+``langlock.decoding.hf.TransformersLock`` the transformers one. ``lock()`` picks the right
+one for what it is given.
 """
 
 from __future__ import annotations
@@ -11,20 +12,33 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from langlock.decoding.masks import MaskCompiler, Mode, ScriptRule
+import numpy as np
+
+from langlock.decoding import cache
+from langlock.decoding.masks import URL_SCHEMES, MaskCompiler, Mode, ScriptRule, mask_mode
 from langlock.decoding.token_bytes import TokenTable
-from langlock.policy import Policy
+from langlock.policy import Policy, script_name
 from langlock.text.scripts import utf8_length
 
 log = logging.getLogger(__name__)
-_FENCE = re.compile(r"(?m)^[ \t]*```")
+_FENCE_LINE = re.compile(r"[ \t]*```")
+_URL_TAIL = re.compile(r"(?:https?://|www\.)[^\s<>\"«»]*$")
+_WORD_TAIL = re.compile(r"[^\s(\[<«\"']*$")
+#: How much a Latin-bearing token's logit drops in prose, per preset: ``strict`` bans it
+#: outright, ``standard`` makes it about seven times less likely (names and terms still get
+#: through when the model is sure), ``lenient`` leaves it alone. Tunable: ``latin_bias``.
+LATIN_BIAS = {"strict": 0.0, "standard": -2.0, "lenient": 0.0}
 
 
 @dataclass
 class LockState:
     r"""What the generated text so far means for the next token.
+
+    Only the unfinished line is kept (plus how many fence lines came before it), so a step
+    costs the same at token 10 and at token 10,000.
 
     >>> s = LockState()
     >>> s.feed("при ```py\nx".encode() + b"\xd0")
@@ -33,31 +47,55 @@ class LockState:
     >>> s.feed(b"\xbf\n```python\nx = 1")
     >>> s.mode
     'code'
+    >>> s.feed(b"\n```\nhttp")
+    >>> s.mode, s.scheme_tail
+    ('prose', 'http')
+    >>> s.feed(b"s://example.com/a")
+    >>> s.mode
+    'url'
     """
 
     pending: bytes = b""
-    text: str = ""
+    line: str = ""
+    fences: int = 0
 
     @property
     def mode(self) -> Mode:
-        """Code inside a fenced block (``` at a line start) or inline backticks."""
-        if len(_FENCE.findall(self.text)) % 2:
+        """Code inside a fenced block (``` at a line start) or inline backticks; a URL
+        being written; prose otherwise."""
+        line = self.line
+        if _FENCE_LINE.match(line) or self.fences % 2:
             return "code"
-        last_line = self.text.rsplit("\n", 1)[-1]
-        return "code" if last_line.count("`") % 2 else "prose"
+        if line.count("`") % 2:
+            return "code"
+        if _URL_TAIL.search(line[-512:]):
+            return "url"
+        return "prose"
+
+    @property
+    def scheme_tail(self) -> str:
+        """The last word when it is the unfinished start of a URL scheme (``htt``), else ''."""
+        match = _WORD_TAIL.search(self.line[-16:])
+        word = match.group() if match else ""
+        return word if word and any(s.startswith(word) and s != word for s in URL_SCHEMES) else ""
 
     def feed(self, data: bytes) -> None:
         """Account for newly emitted bytes."""
         data = self.pending + data
-        cut = _complete_prefix(data)
+        cut = complete_utf8_prefix(data)
         self.pending = data[cut:]
-        self.text += data[:cut].decode("utf-8", "replace")
+        text = data[:cut].decode("utf-8", "replace")
+        if "\n" in text:
+            *done, self.line = (self.line + text).split("\n")
+            self.fences += sum(1 for line in done if _FENCE_LINE.match(line))
+        else:
+            self.line += text
 
 
-def _complete_prefix(data: bytes) -> int:
+def complete_utf8_prefix(data: bytes) -> int:
     r"""Length of ``data`` up to an unfinished UTF-8 character at its end.
 
-    >>> _complete_prefix(b"ab\xd0"), _complete_prefix("при".encode())
+    >>> complete_utf8_prefix(b"ab\xd0"), complete_utf8_prefix("при".encode())
     (2, 6)
     """
     for back in range(1, min(4, len(data)) + 1):
@@ -67,25 +105,104 @@ def _complete_prefix(data: bytes) -> int:
     return len(data)
 
 
-class LlamaCppLock:
-    """A llama-cpp-python ``logits_processor``: bans forbidden tokens in place.
+@dataclass(frozen=True)
+class MaskRow:
+    """One state's mask over a logits row: the additive penalty (0 allowed, -inf banned, the
+    Latin bias on soft-banned tokens), the allowed ids, and a few of them to probe first for
+    the all-banned case."""
 
-    Pass it as ``logits_processor=LogitsProcessorList([lock])``; llama-cpp-python ignores
-    it when ``logit_bias`` is also given, so give biases here (``bias``) instead.
-    """
+    penalty: np.ndarray
+    ids: np.ndarray
+    probe: np.ndarray
+
+
+class LockMasks:
+    """Engine-neutral lock: the mask row for a state, and the state after emitted ids."""
 
     def __init__(
         self,
         table: TokenTable,
         policy: Policy,
-        latin_bias: float = 0.0,
-        bias: dict[int, float] | None = None,
+        allow_scripts: frozenset[str] = frozenset(),
+        latin_bias: float | None = None,
+        use_cache: bool = True,
     ) -> None:
         self.table = table
-        self.masks = MaskCompiler(table, ScriptRule.from_policy(policy))
-        self.latin_bias = latin_bias
+        self.rule = ScriptRule.from_policy(policy, allow_scripts)
+        self.compiler = MaskCompiler(table, self.rule, cache=use_cache)
+        self.latin_bias = LATIN_BIAS[policy.preset.name] if latin_bias is None else latin_bias
+        self._rows: dict[tuple[Any, ...], MaskRow] = {}
+
+    def key(self, state: LockState) -> tuple[Mode, bytes, str | None]:
+        """The mask a state needs: its mode, its pending bytes and, where prose bans Latin,
+        how far a URL scheme has been written."""
+        mode = mask_mode(state.mode)
+        tail = None
+        if mode == "prose" and not state.pending and not self.rule.latin_in_prose:
+            tail = state.scheme_tail
+        return mode, state.pending, tail
+
+    def row(self, key: tuple[Mode, bytes, str | None], width: int) -> MaskRow:
+        """The mask row for a state key, sized to the logits row (it can exceed the table)."""
+        if (*key, width) not in self._rows:
+            self._rows[(*key, width)] = self._build_row(*key, width)
+        return self._rows[(*key, width)]
+
+    def start(self, prompt_ids: Any) -> LockState:
+        """The state at the start of the answer: the prompt after its last special token (the
+        model's turn marker) is the answer's prefill, so a fence opened there means code."""
+        special = self.table.special
+        start = 0
+        for position in range(len(prompt_ids) - 1, -1, -1):
+            if int(prompt_ids[position]) in special:
+                start = position + 1
+                break
+        state = LockState()
+        self.advance(state, prompt_ids[start:])
+        return state
+
+    def advance(self, state: LockState, ids: Any) -> None:
+        """Account for emitted ids (ids past the table emit nothing)."""
+        pieces = self.table.pieces
+        for token in ids:
+            if int(token) < len(pieces):
+                state.feed(pieces[int(token)])
+
+    def _build_row(self, mode: Mode, pending: bytes, tail: str | None, width: int) -> MaskRow:
+        size = len(self.table)
+        allowed_in_table = self.compiler.allowed_array(mode, pending)
+        if tail is not None:
+            allowed_in_table = allowed_in_table | self.compiler.scheme_array(tail)
+        allowed = np.ones(width, dtype=bool)  # ids past the table: padding, never ours to ban
+        allowed[: min(size, width)] = allowed_in_table[:width]
+        penalty = np.where(allowed, 0.0, -np.inf).astype(np.float32)
+        if self.latin_bias and mode == "prose" and not pending:
+            latin = np.zeros(width, dtype=bool)
+            latin[: min(size, width)] = self.compiler.latin_array()[:width]
+            penalty[latin & allowed] = self.latin_bias
+        ids = np.flatnonzero(allowed[:size])
+        special = np.fromiter(sorted(self.table.special), dtype=np.int64)
+        probe = np.concatenate([special[special < width][:64], ids[:64]])
+        return MaskRow(penalty, ids, probe)
+
+
+def warn_all_banned() -> None:
+    log.warning("langlock: every token is banned here; leaving this step unlocked")
+
+
+class LlamaCppLock:
+    """A llama-cpp-python ``logits_processor``: bans forbidden tokens in place.
+
+    Pass it as ``logits_processor=LogitsProcessorList([lock])``. llama-cpp-python drops the
+    processor when ``logit_bias`` is also given (it assigns the result of ``list.extend``,
+    which is None), so pass the call's arguments through ``completion_kwargs`` instead,
+    which moves ``logit_bias`` into this processor.
+    """
+
+    def __init__(self, masks: LockMasks, bias: dict[int, float] | None = None) -> None:
+        self.masks = masks
+        self.table = masks.table
         self.bias = bias or {}
-        self._arrays: dict[tuple[Mode, bytes, int], _Mask] = {}
         self._prompt_len: int | None = None
         self._seen = 0
         self.state = LockState()
@@ -93,72 +210,69 @@ class LlamaCppLock:
     def reset(self) -> None:
         self._prompt_len, self._seen, self.state = None, 0, LockState()
 
-    def __call__(self, input_ids: Any, scores: Any) -> Any:
-        import numpy as np
+    def completion_kwargs(self, **kwargs: Any) -> dict[str, Any]:
+        """Arguments for ``Llama.__call__``/``create_completion`` with this lock applied and
+        any ``logit_bias`` applied by the lock (where llama-cpp-python would lose it)."""
+        import llama_cpp
 
+        self.bias = {int(k): float(v) for k, v in (kwargs.pop("logit_bias", None) or {}).items()}
+        others = list(kwargs.pop("logits_processor", None) or [])
+        kwargs["logits_processor"] = llama_cpp.LogitsProcessorList([*others, self])
+        return kwargs
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
         if self._prompt_len is None or len(input_ids) < self._prompt_len + self._seen:
             self.reset()
             self._prompt_len = len(input_ids)
-            self._feed_prefill(input_ids)
+            self.state = self.masks.start(input_ids)
         new = input_ids[self._prompt_len + self._seen :]
-        self._feed(new)
+        self.masks.advance(self.state, new)
         self._seen += len(new)
-        mask = self._mask(self.state.mode, self.state.pending, len(scores))
+        row = self.masks.row(self.masks.key(self.state), len(scores))
         for token, value in self.bias.items():
             if 0 <= token < len(scores):
                 scores[token] += value
-        if not np.isfinite(scores[mask.probe]).any() and not np.isfinite(scores[mask.ids]).any():
-            log.warning("langlock: every token is banned here; leaving this step unlocked")
+        if not np.isfinite(scores[row.probe]).any() and not np.isfinite(scores[row.ids]).any():
+            warn_all_banned()
             return scores
-        np.add(scores, mask.penalty, out=scores)  # 0 where allowed, -inf where banned
+        np.add(scores, row.penalty, out=scores)
         return scores
 
-    def _feed_prefill(self, input_ids: Any) -> None:
-        """Start from the answer's own prefill: the prompt after its last special token (the
-        model's turn marker), so a fence opened there puts the lock in code mode."""
-        special = self.table.special
-        start = 0
-        for position in range(len(input_ids) - 1, -1, -1):
-            if int(input_ids[position]) in special:
-                start = position + 1
-                break
-        self._feed(input_ids[start:])
 
-    def _feed(self, ids: Any) -> None:
-        """Account for emitted ids (ids past the table emit nothing)."""
-        pieces = self.table.pieces
-        for token in ids:
-            if int(token) < len(pieces):
-                self.state.feed(pieces[int(token)])
+def lock(
+    target: Any,
+    lang: str = "ru",
+    preset: str = "strict",
+    allow_scripts: tuple[str, ...] | frozenset[str] = (),
+    latin_bias: float | None = None,
+    policy: Policy | None = None,
+) -> Any:
+    """A logits processor that keeps ``target``'s generations in ``lang``.
 
-    def _mask(self, mode: Mode, pending: bytes, width: int) -> _Mask:
-        import numpy as np
+    ``target`` is a loaded ``llama_cpp.Llama`` (gives a ``LlamaCppLock``, for
+    ``logits_processor=``) or a Hugging Face tokenizer (gives a ``TransformersLock`` for
+    ``model.generate(logits_processor=LogitsProcessorList([...]))``). ``allow_scripts``
+    opens scripts the prompt legitimately asks for (``("Han",)``); ``latin_bias`` tunes the
+    soft penalty on Latin in prose under ``standard``.
+    """
+    policy = policy or Policy.from_options(lang=lang, preset=preset)
+    scripts = frozenset(script_name(s) for s in allow_scripts)
+    if hasattr(target, "n_vocab") and hasattr(target, "model_path"):
+        return LlamaCppLock(LockMasks(table_for_llama(target), policy, scripts, latin_bias))
+    if hasattr(target, "backend_tokenizer"):
+        from langlock.decoding.hf import TransformersLock, table_for_tokenizer
 
-        key = (mode, pending, width)
-        if key not in self._arrays:
-            allowed = np.zeros(width, dtype=bool)
-            ids = np.fromiter(sorted(self.masks.allowed(mode, pending)), dtype=np.int64)
-            allowed[ids[ids < width]] = True
-            allowed[len(self.table) :] = True  # ids past the table: padding, never ours to ban
-            penalty = np.where(allowed, 0.0, -np.inf).astype(np.float32)
-            special = np.fromiter(sorted(self.table.special), dtype=np.int64)
-            probe = np.concatenate([special[special < width][:64], ids[ids < width][:64]])
-            self._arrays[key] = _Mask(penalty, np.flatnonzero(allowed), probe)
-        return self._arrays[key]
+        masks = LockMasks(table_for_tokenizer(target), policy, scripts, latin_bias)
+        return TransformersLock(masks)
+    raise TypeError(
+        f"cannot lock a {type(target).__name__}: pass a llama_cpp.Llama or a Hugging Face "
+        "fast tokenizer (PreTrainedTokenizerFast)"
+    )
 
 
-@dataclass(frozen=True)
-class _Mask:
-    """One state's mask: the additive penalty row (one vectorised add per step), the
-    allowed ids, and a few of them to probe first for the all-banned case."""
-
-    penalty: Any
-    ids: Any
-    probe: Any
-
-
-def lock_llama(llama: Any, lang: str = "ru", preset: str = "strict") -> LlamaCppLock:
-    """A lock for a loaded ``llama_cpp.Llama`` under the given target and preset."""
+def table_for_llama(llama: Any) -> TokenTable:
+    """The token table of a loaded ``llama_cpp.Llama``, cached by its model file."""
     from langlock.decoding.token_bytes import from_llama
 
-    return LlamaCppLock(from_llama(llama), Policy.from_options(lang=lang, preset=preset))
+    key = cache.file_key(Path(llama.model_path))
+    return cache.cached_table(key and f"llama-{key}", lambda: from_llama(llama))

@@ -7,7 +7,7 @@ starts U+5000–U+5FFF, all Han, so it is banned in Russian prose, and the Han c
 would begin can never appear.
 
 Scripts: the target's own, Common and Inherited are always allowed; Latin is allowed in
-code and, in prose, only outside the ``strict`` preset (``standard`` penalises it with a
+code and URLs and, in prose, only outside the ``strict`` preset (``standard`` penalises it with a
 bias instead); every other script (Han, kana, Hangul, Arabic, …) is banned everywhere,
 code comments included, unless the user allows it. Special tokens are never masked (EOS
 and stop tokens must stay reachable).
@@ -15,16 +15,45 @@ and stop tokens must stay reachable).
 
 from __future__ import annotations
 
+import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
+
+import numpy as np
+import regex
 
 from langlock.decoding.token_bytes import TokenTable
 from langlock.policy import Policy
 from langlock.text.scripts import script_of, utf8_length
 
-Mode = Literal["prose", "code"]
+Mode = Literal["prose", "code", "url"]
 _ALWAYS = frozenset({"Common", "Inherited"})
+_LATIN = regex.compile(r"\p{Latin}")
+#: Unassigned, private-use and surrogate code points, controls and invisible format
+#: characters never belong in an answer (the checker flags them as ``invisible``).
+_NEVER_CATEGORIES = frozenset({"Cn", "Co", "Cs", "Cc", "Cf"})
+_CONTROL_OK = frozenset("\t\n\r\u200d")  # whitespace, and the joiner inside emoji
+#: How a URL starts in prose; after one of these the URL state lets Latin through.
+URL_SCHEMES = ("https://", "http://", "www.")
+
+
+def mask_mode(mode: Mode) -> Mode:
+    """URLs and code share masks: Latin is fine in both."""
+    return "code" if mode == "url" else mode
+
+
+def _continues_scheme(tail: str, text: str) -> bool:
+    """Does ``tail + text`` begin a URL scheme, or complete one?
+
+    >>> _continues_scheme("", "http"), _continues_scheme("htt", "ps://ru")
+    (True, True)
+    >>> _continues_scheme("", "hi"), _continues_scheme("ht", "ml")
+    (False, False)
+    """
+    word = tail + text
+    return bool(text) and any(s.startswith(word) or word.startswith(s) for s in URL_SCHEMES)
 
 
 @dataclass
@@ -50,50 +79,151 @@ class ScriptRule:
         )
 
     def allows(self, char: str, mode: Mode) -> bool:
+        """May ``char`` appear in ``mode``?
+
+        >>> from langlock.policy import Policy
+        >>> rule = ScriptRule.from_policy(Policy.from_options(preset="strict"))
+        >>> [rule.allows(c, "prose") for c in ("ж", "1", "q", "中", "\u05cf", "\u200b")]
+        [True, True, False, False, False, False]
+        """
+        if unicodedata.category(char) in _NEVER_CATEGORIES and char not in _CONTROL_OK:
+            return False
         script = script_of(char)
         if script in self.native and script not in self.extra:
             return not self.alphabet or char in self.alphabet or not char.isalpha()
         if script in _ALWAYS or script in self.extra:
             return True
         if script == "Latin":
-            return mode == "code" or self.latin_in_prose
+            return mode != "prose" or self.latin_in_prose
         return False
+
+    def key(self) -> dict[str, Any]:
+        """What the rule is, for cache keys."""
+        return {
+            "native": sorted(self.native),
+            "latin_in_prose": self.latin_in_prose,
+            "extra": sorted(self.extra),
+            "alphabet": "".join(sorted(self.alphabet)),
+        }
 
 
 class MaskCompiler:
-    """Allowed-token sets per (mode, pending bytes), computed once each and cached.
+    """Allowed tokens per (mode, pending bytes), as boolean arrays over the table.
 
-    The clean state (no unfinished character) judges every token once per mode. A pending
-    state needs only the tokens that start with continuation bytes, grouped by those bytes:
-    a few thousand of them, so a new state costs milliseconds, not a pass over the vocabulary.
+    The clean state (no unfinished character) judges every token once per mode; those
+    arrays are cached on disk by table hash and rule. A pending state needs only the tokens
+    that start with continuation bytes, grouped by those bytes: a few thousand of them, so a
+    new state costs milliseconds, not a pass over the vocabulary. ``url`` shares ``code``'s
+    masks: Latin is fine in both, other foreign scripts are not.
     """
 
-    def __init__(self, table: TokenTable, rule: ScriptRule) -> None:
+    def __init__(self, table: TokenTable, rule: ScriptRule, cache: bool = True) -> None:
         self.table = table
         self.rule = rule
+        self.cache = cache
         self._prefix_ok = lru_cache(maxsize=4096)(self._prefix_can_complete)
-        self._masks: dict[tuple[Mode, bytes], frozenset[int]] = {}
+        self._arrays: dict[tuple[str, bytes], np.ndarray] = {}
         self._heads: dict[bytes, list[int]] | None = None
+        self._scheme_candidates: list[tuple[int, str]] | None = None
 
     def allowed(self, mode: Mode = "prose", pending: bytes = b"") -> frozenset[int]:
-        """Token ids allowed after ``pending`` (an unfinished character's bytes) in ``mode``."""
-        key = (mode, pending)
-        if key not in self._masks:
-            if pending:
-                self._masks[key] = self._after_pending(mode, pending)
-            else:
-                table = self.table
-                self._masks[key] = frozenset(
-                    i
-                    for i, piece in enumerate(table.pieces)
-                    if i in table.special or self.token_ok(piece, mode)
-                )
-        return self._masks[key]
+        """Token ids allowed after ``pending`` (an unfinished character's bytes) in ``mode``.
 
-    def _after_pending(self, mode: Mode, pending: bytes) -> frozenset[int]:
+        >>> from langlock.policy import Policy
+        >>> table = TokenTable((b"", b"\\xd0\\xbf", b"hi", b"\\xe5"), frozenset({0}),
+        ...                    "sentencepiece")
+        >>> m = MaskCompiler(table, ScriptRule.from_policy(Policy.from_options(preset="strict")),
+        ...                  cache=False)
+        >>> sorted(m.allowed("prose")), sorted(m.allowed("url"))
+        ([0, 1], [0, 1, 2])
+        """
+        return frozenset(np.flatnonzero(self.allowed_array(mode, pending)).tolist())
+
+    def allowed_array(self, mode: Mode = "prose", pending: bytes = b"") -> np.ndarray:
+        """``allowed`` as a boolean array over the table (one entry per token id)."""
+        key = (mask_mode(mode), pending)
+        if key not in self._arrays:
+            if pending:
+                self._arrays[key] = self._ids_array(self._after_pending(key[0], pending))
+            else:
+                self._load_clean_states()
+        return self._arrays[key]
+
+    def latin_array(self) -> np.ndarray:
+        """Tokens allowed in clean prose that carry a Latin letter: what a soft bias targets."""
+        return self._clean("latin")
+
+    def scheme_array(self, tail: str = "") -> np.ndarray:
+        """Tokens that begin or continue a URL scheme (``https://``, ``www.``) after ``tail``.
+
+        Under ``strict`` prose bans Latin, yet a URL must be able to start there: these
+        tokens are let through, and once the scheme is written the URL state allows Latin.
+        """
+        key = ("scheme", tail.encode())
+        if key not in self._arrays:
+            ids = [
+                i
+                for i, text in self._scheme_tokens()
+                if _continues_scheme(tail, text if tail else text.lstrip(" "))
+            ]
+            self._arrays[key] = self._ids_array(ids)
+        return self._arrays[key]
+
+    def _ids_array(self, ids: Iterable[int]) -> np.ndarray:
+        allowed = np.zeros(len(self.table), dtype=bool)
+        allowed[np.fromiter(ids, dtype=np.int64)] = True
+        return allowed
+
+    def _load_clean_states(self) -> None:
+        """Judge every token for prose and code (about a second each on 262k tokens), or
+        load the result from the disk cache."""
+        from langlock.decoding import cache
+
+        key = (
+            cache.digest(cache.table_fingerprint(self.table), self.rule.key()) if self.cache else ""
+        )
+        arrays = cache.load_arrays("masks", key) if self.cache else None
+        names = ("prose", "code", "latin", "h-or-w")
+        size = len(self.table)
+        if arrays is None or any(
+            arrays.get(n, np.empty(0)).shape != ((size + 7) // 8,) for n in names
+        ):
+            special = self._ids_array(self.table.special)
+            prose, code, latin, h_or_w = (np.zeros(size, dtype=bool) for _ in names)
+            for i, piece in enumerate(self.table.pieces):
+                prose[i] = self.token_ok(piece, "prose")
+                code[i] = prose[i] or self.token_ok(piece, "code")
+                latin[i] = prose[i] and _LATIN.search(piece.decode("utf-8", "ignore")) is not None
+                h_or_w[i] = piece.lstrip(b" ")[:1] in (b"h", b"w")  # may start a URL scheme
+            prose |= special
+            code |= special
+            latin &= ~special
+            h_or_w &= ~special
+            built = (prose, code, latin, h_or_w)
+            arrays = {n: np.packbits(a) for n, a in zip(names, built, strict=True)}
+            if self.cache:
+                cache.save_arrays("masks", key, arrays)
+        for name in names:
+            self._arrays[(name, b"")] = np.unpackbits(arrays[name], count=size).astype(bool)
+
+    def _scheme_tokens(self) -> list[tuple[int, str]]:
+        if self._scheme_candidates is None:
+            pieces = self.table.pieces
+            self._scheme_candidates = [
+                (i, pieces[i].decode("utf-8", "ignore"))
+                for i in np.flatnonzero(self._clean("h-or-w")).tolist()
+            ]
+        return self._scheme_candidates
+
+    def _clean(self, name: str) -> np.ndarray:
+        if (name, b"") not in self._arrays:
+            self._load_clean_states()
+        return self._arrays[(name, b"")]
+
+    def _after_pending(self, mode: Mode, pending: bytes) -> set[int]:
         need = utf8_length(pending[0]) - len(pending)
         if need <= 0:
-            return frozenset(self.table.special)
+            return set(self.table.special)
         ok = set(self.table.special)
         pieces = self.table.pieces
         for head, ids in self._continuation_heads().items():
@@ -102,7 +232,7 @@ class MaskCompiler:
                     ok.update(i for i in ids if len(pieces[i]) == len(head))
             elif len(head) == need and self.token_ok(head, mode, pending):
                 ok.update(i for i in ids if self.token_ok(pieces[i][need:], mode))
-        return frozenset(ok)
+        return ok
 
     def _continuation_heads(self) -> dict[bytes, list[int]]:
         """Tokens that start with continuation bytes, by that leading run (at most 3)."""

@@ -98,7 +98,11 @@ def sentencepiece_bytes(token: str) -> bytes:
 
 def from_tokenizer_json(path: str | Path) -> TokenTable:
     """A table from a Hugging Face ``tokenizer.json`` (BPE, byte-level or SentencePiece)."""
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    return from_tokenizer_data(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+def from_tokenizer_data(data: dict[str, Any]) -> TokenTable:
+    """A table from a parsed ``tokenizer.json`` (also what a fast tokenizer serialises to)."""
     model = data["model"]
     vocab: dict[str, int] = model["vocab"]
     added = {t["id"] for t in data.get("added_tokens", [])}
