@@ -265,3 +265,16 @@ def test_generate_command_allows_a_script_on_request() -> None:
         ],
     )
     assert result.exit_code == 0, result.output
+
+
+def test_a_fence_cannot_close_an_empty_block() -> None:
+    masks = toy_masks()
+    state = LockState()
+    masks.advance(state, [7])  # "```\n": a block opens
+    assert state.mode == "code" and state.closing_empty_block
+    allowed = set(masks.row(masks.key(state), len(PIECES)).ids.tolist())
+    assert 7 not in allowed and 6 in allowed  # no "```" yet; code may start
+    masks.advance(state, [6, 1])
+    assert state.line == "hiпри" and not state.closing_empty_block
+    state.feed(b"\n")
+    assert 7 in set(masks.row(masks.key(state), len(PIECES)).ids.tolist())  # now it may close

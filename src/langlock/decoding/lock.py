@@ -58,6 +58,8 @@ class LockState:
     pending: bytes = b""
     line: str = ""
     fences: int = 0
+    #: Inside a fenced block that has no content line yet.
+    empty_block: bool = False
 
     @property
     def mode(self) -> Mode:
@@ -79,6 +81,12 @@ class LockState:
         word = match.group() if match else ""
         return word if word and any(s.startswith(word) and s != word for s in URL_SCHEMES) else ""
 
+    @property
+    def closing_empty_block(self) -> bool:
+        """At a line start in a fenced block with nothing in it yet: a fence here would close
+        an empty block, which is never content (a model barred from prose spams them)."""
+        return self.empty_block and not self.line.strip()
+
     def feed(self, data: bytes) -> None:
         """Account for newly emitted bytes."""
         data = self.pending + data
@@ -87,7 +95,12 @@ class LockState:
         text = data[:cut].decode("utf-8", "replace")
         if "\n" in text:
             *done, self.line = (self.line + text).split("\n")
-            self.fences += sum(1 for line in done if _FENCE_LINE.match(line))
+            for line in done:
+                if _FENCE_LINE.match(line):
+                    self.fences += 1
+                    self.empty_block = self.fences % 2 == 1
+                elif line.strip():
+                    self.empty_block = False
         else:
             self.line += text
 
@@ -103,6 +116,10 @@ def complete_utf8_prefix(data: bytes) -> int:
         if lead & 0xC0 != 0x80:  # not a continuation byte: a lead or ASCII
             return len(data) - back if utf8_length(lead) > back else len(data)
     return len(data)
+
+
+#: What selects a mask: mode, pending bytes, URL-scheme tail, closing an empty block.
+StateKey = tuple[Mode, bytes, str | None, bool]
 
 
 @dataclass(frozen=True)
@@ -132,17 +149,18 @@ class LockMasks:
         self.compiler = MaskCompiler(table, self.rule, cache=use_cache)
         self.latin_bias = LATIN_BIAS[policy.preset.name] if latin_bias is None else latin_bias
         self._rows: dict[tuple[Any, ...], MaskRow] = {}
+        self._fences: np.ndarray | None = None
 
-    def key(self, state: LockState) -> tuple[Mode, bytes, str | None]:
-        """The mask a state needs: its mode, its pending bytes and, where prose bans Latin,
-        how far a URL scheme has been written."""
+    def key(self, state: LockState) -> StateKey:
+        """The mask a state needs: its mode, its pending bytes, where prose bans Latin how far
+        a URL scheme has been written, and whether a fence would close an empty block."""
         mode = mask_mode(state.mode)
         tail = None
         if mode == "prose" and not state.pending and not self.rule.latin_in_prose:
             tail = state.scheme_tail
-        return mode, state.pending, tail
+        return mode, state.pending, tail, state.closing_empty_block and not state.pending
 
-    def row(self, key: tuple[Mode, bytes, str | None], width: int) -> MaskRow:
+    def row(self, key: StateKey, width: int) -> MaskRow:
         """The mask row for a state key, sized to the logits row (it can exceed the table)."""
         if (*key, width) not in self._rows:
             self._rows[(*key, width)] = self._build_row(*key, width)
@@ -168,11 +186,15 @@ class LockMasks:
             if int(token) < len(pieces):
                 state.feed(pieces[int(token)])
 
-    def _build_row(self, mode: Mode, pending: bytes, tail: str | None, width: int) -> MaskRow:
+    def _build_row(
+        self, mode: Mode, pending: bytes, tail: str | None, empty_block: bool, width: int
+    ) -> MaskRow:
         size = len(self.table)
         allowed_in_table = self.compiler.allowed_array(mode, pending)
         if tail is not None:
             allowed_in_table = allowed_in_table | self.compiler.scheme_array(tail)
+        if empty_block:
+            allowed_in_table = allowed_in_table & ~self._fence_starts()
         allowed = np.ones(width, dtype=bool)  # ids past the table: padding, never ours to ban
         allowed[: min(size, width)] = allowed_in_table[:width]
         penalty = np.where(allowed, 0.0, -np.inf).astype(np.float32)
@@ -184,6 +206,16 @@ class LockMasks:
         special = np.fromiter(sorted(self.table.special), dtype=np.int64)
         probe = np.concatenate([special[special < width][:64], ids[:64]])
         return MaskRow(penalty, ids, probe)
+
+    def _fence_starts(self) -> np.ndarray:
+        """Tokens that begin a line with a backtick (a fence, after optional indentation)."""
+        if self._fences is None:
+            self._fences = np.fromiter(
+                (p.lstrip(b" \t")[:1] == b"`" for p in self.table.pieces),
+                dtype=bool,
+                count=len(self.table),
+            )
+        return self._fences
 
 
 def warn_all_banned() -> None:
