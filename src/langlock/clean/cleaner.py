@@ -1,0 +1,121 @@
+"""One record's verdict under a mode: keep it, repair it with certain fixes, or reject it.
+
+``drop`` rejects a record with any major finding in a checked text; ``repair`` applies the
+checker's certain fixes (homoglyphs, mojibake, invisible characters, transliteration, …),
+checks again and keeps the record only if every text is now clean; ``tag`` keeps every
+record and adds what was found under ``langlock``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from langlock.clean.records import FormatError, Unit, detect_format, units, with_text
+from langlock.policy import Policy
+from langlock.text.check import check
+from langlock.text.findings import Finding
+from langlock.text.repair import fix
+
+Mode = Literal["drop", "repair", "tag"]
+Status = Literal["kept", "repaired", "rejected"]
+MODES = ("drop", "repair", "tag")
+TAG_FIELD = "langlock"
+
+
+@dataclass
+class Outcome:
+    """What became of one record."""
+
+    status: Status
+    record: dict[str, Any] | None
+    reason: str = ""
+    #: Major findings per checked field (after repair, what was left).
+    findings: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    fixed_fields: list[str] = field(default_factory=list)
+
+
+class RecordCleaner:
+    """Checks the texts of records of one format under one policy and mode."""
+
+    def __init__(
+        self,
+        policy: Policy,
+        mode: Mode = "drop",
+        fmt: str = "auto",
+        roles: Sequence[str] = ("assistant",),
+        text_field: str | None = None,
+    ) -> None:
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
+        self.policy = policy
+        self.mode = mode
+        self.fmt = fmt
+        self.roles = tuple(roles)
+        self.text_field = text_field
+
+    def clean(self, record: dict[str, Any]) -> Outcome:
+        """The outcome for one record.
+
+        >>> from langlock.policy import Policy
+        >>> cleaner = RecordCleaner(Policy.from_options(), "repair")
+        >>> out = cleaner.clean({"text": "Закон Макcвелла"})
+        >>> out.status, out.record
+        ('repaired', {'text': 'Закон Максвелла'})
+        >>> cleaner.clean({"text": "Это важный milestone"}).reason
+        'not repairable: text: foreign_word «milestone»'
+        """
+        try:
+            fmt = detect_format(record) if self.fmt == "auto" else self.fmt
+            checked = units(record, fmt, self.roles, self.text_field)
+        except (FormatError, KeyError, TypeError) as exc:
+            return Outcome("rejected", None, f"format: {exc}")
+        bad = {u.field: (u, majors) for u in checked if (majors := self._majors(u))}
+        if self.mode == "tag":
+            tagged = dict(record)
+            tagged[TAG_FIELD] = {
+                "ok": not bad,
+                "findings": {name: _dicts(m) for name, (_, m) in bad.items()},
+            }
+            return Outcome("kept", tagged, findings={n: _dicts(m) for n, (_, m) in bad.items()})
+        if not bad:
+            return Outcome("kept", record)
+        if self.mode == "repair":
+            return self._repair(record, bad)
+        return Outcome("rejected", None, _reason(bad), {n: _dicts(m) for n, (_, m) in bad.items()})
+
+    def _majors(self, unit: Unit) -> list[Finding]:
+        report = check(unit.text, policy=self.policy, prompt=unit.prompt)
+        return [f for f in report.findings if f.severity == "major"]
+
+    def _repair(
+        self, record: dict[str, Any], bad: dict[str, tuple[Unit, list[Finding]]]
+    ) -> Outcome:
+        repaired = record
+        left: dict[str, tuple[Unit, list[Finding]]] = {}
+        for name, (unit, _) in bad.items():
+            fixed = fix(unit.text, policy=self.policy, prompt=unit.prompt)
+            repaired = with_text(repaired, unit.path, fixed.text)
+            majors = [f for f in fixed.remaining.findings if f.severity == "major"]
+            if majors:
+                left[name] = (unit, majors)
+        if left:
+            findings = {n: _dicts(m) for n, (_, m) in left.items()}
+            return Outcome("rejected", None, "not repairable: " + _reason(left), findings)
+        return Outcome("repaired", repaired, fixed_fields=list(bad))
+
+
+def _dicts(findings: list[Finding]) -> list[dict[str, Any]]:
+    return [
+        {"kind": f.kind, "start": f.start, "end": f.end, "text": f.text, "message": f.message}
+        for f in findings
+    ]
+
+
+def _reason(bad: dict[str, tuple[Unit, list[Finding]]]) -> str:
+    """A short reason: field, kind and text of the first few findings."""
+    parts = []
+    for name, (_, majors) in bad.items():
+        parts += [f"{name}: {f.kind} «{f.text[:40]}»" for f in majors[:3]]
+    return "; ".join(parts[:5])

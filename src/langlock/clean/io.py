@@ -1,0 +1,350 @@
+"""Streaming readers and atomic writers for corpora: JSONL (also ``.gz``/``.zst``), Parquet,
+CSV, a ``datasets`` folder saved with ``save_to_disk``, and plain text.
+
+Readers yield ``Item``s one at a time (memory stays flat on inputs larger than RAM); a line
+that is not JSON, not UTF-8 or not an object becomes an ``Item`` with an error, never an
+exception, so the run accounts for it. Writers write to a temporary file beside the target
+and rename it only when the whole run succeeded.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+Kind = str  # "jsonl" | "parquet" | "csv" | "hf" | "text"
+KINDS = ("jsonl", "parquet", "csv", "hf", "text")
+
+
+@dataclass(frozen=True)
+class Item:
+    """One input record, or why one could not be read."""
+
+    index: int
+    source: str
+    record: dict[str, Any] | None
+    error: str | None = None
+    raw: str | None = None
+
+
+def input_kind(path: Path) -> Kind:
+    """What a path holds, by its name (and, for a folder, its ``datasets`` files).
+
+    >>> input_kind(Path("a.jsonl.zst")), input_kind(Path("b.parquet")), input_kind(Path("c.txt"))
+    ('jsonl', 'parquet', 'text')
+    """
+    if path.is_dir():
+        if (path / "dataset_info.json").exists() or (path / "state.json").exists():
+            return "hf"
+        return "text"
+    suffixes = [s.lower() for s in path.suffixes] or [""]
+    compressed = suffixes[-1] in (".gz", ".zst") and len(suffixes) > 1
+    base = suffixes[-2] if compressed else suffixes[-1]
+    return {
+        ".jsonl": "jsonl",
+        ".json": "jsonl",
+        ".ndjson": "jsonl",
+        ".parquet": "parquet",
+        ".csv": "csv",
+        ".txt": "text",
+    }.get(base, "jsonl")
+
+
+def open_binary(path: Path, mode: str = "rb") -> IO[bytes]:
+    """A file, decompressed or compressed by its suffix (``.gz``, ``.zst``)."""
+    suffix = path.suffix.lower()
+    if suffix == ".gz":
+        return gzip.open(path, mode)  # type: ignore[return-value]
+    if suffix == ".zst":
+        import zstandard
+
+        raw = path.open(mode)
+        if "r" in mode:
+            return zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)  # type: ignore[return-value]
+        return zstandard.ZstdCompressor(level=3).stream_writer(raw, closefd=True)  # type: ignore[return-value]
+    return path.open(mode)
+
+
+def read_items(path: Path, kind: Kind, text_unit: str = "line") -> Iterator[Item]:
+    """Every record of ``path`` in order, numbered from 0."""
+    if kind == "jsonl":
+        yield from _jsonl(path)
+    elif kind == "parquet":
+        yield from _parquet(path)
+    elif kind == "csv":
+        yield from _csv(path)
+    elif kind == "hf":
+        yield from _hf(path)
+    elif kind == "text":
+        yield from _text(path, text_unit)
+    else:
+        raise ValueError(f"unknown input kind {kind!r}; choose one of {', '.join(KINDS)}")
+
+
+def _jsonl(path: Path) -> Iterator[Item]:
+    index = 0
+    with open_binary(path) as handle:
+        for number, raw in enumerate(io.BufferedReader(handle), 1):  # type: ignore[arg-type]
+            if not raw.strip():
+                continue
+            source = f"{path.name}:{number}"
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                yield Item(index, source, None, f"invalid UTF-8 at byte {exc.start}", _show(raw))
+                index += 1
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield Item(
+                    index,
+                    source,
+                    None,
+                    f"not JSON: {exc.msg} (column {exc.colno})",
+                    line.rstrip("\n"),
+                )
+            else:
+                if isinstance(record, dict):
+                    yield Item(index, source, record)
+                else:
+                    yield Item(index, source, None, "not a JSON object", line.rstrip("\n"))
+            index += 1
+
+
+def _show(raw: bytes) -> str:
+    """Undecodable bytes kept visible (and valid JSON) in the rejects file."""
+    return raw.decode("utf-8", "backslashreplace").rstrip("\n")
+
+
+def _parquet(path: Path) -> Iterator[Item]:
+    import pyarrow.parquet as pq
+
+    index = 0
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=1024):
+        for row in batch.to_pylist():
+            yield Item(index, f"{path.name}:row {index + 1}", row)
+            index += 1
+
+
+def _csv(path: Path) -> Iterator[Item]:
+    with path.open(encoding="utf-8", errors="surrogateescape", newline="") as handle:
+        for index, row in enumerate(csv.DictReader(handle)):
+            source = f"{path.name}:row {index + 1}"
+            values = [v for v in row.values() if isinstance(v, str)]
+            if any(_has_surrogates(v) for v in values):
+                shown = json.dumps(row, ensure_ascii=True, default=str)
+                yield Item(index, source, None, "invalid UTF-8", shown)
+            else:
+                yield Item(index, source, dict(row))
+
+
+def _has_surrogates(text: str) -> bool:
+    return any("\udc80" <= c <= "\udcff" for c in text)
+
+
+def _hf(path: Path) -> Iterator[Item]:
+    from datasets import load_from_disk
+
+    dataset = load_from_disk(str(path))
+    if hasattr(dataset, "keys"):  # a DatasetDict: its splits one after another
+        raise ValueError(f"{path} holds several splits ({', '.join(dataset)}): pass one split")
+    index = 0
+    for batch in dataset.iter(batch_size=1024):
+        columns = list(batch)
+        for values in zip(*(batch[c] for c in columns), strict=True):
+            yield Item(
+                index, f"{path.name}:row {index + 1}", dict(zip(columns, values, strict=True))
+            )
+            index += 1
+
+
+def _text(path: Path, unit: str) -> Iterator[Item]:
+    files = sorted(p for p in path.rglob("*.txt")) if path.is_dir() else [path]
+    index = 0
+    for file in files:
+        if unit == "file":
+            raw = file.read_bytes()
+            try:
+                yield Item(index, file.name, {"text": raw.decode("utf-8")})
+            except UnicodeDecodeError as exc:
+                yield Item(index, file.name, None, f"invalid UTF-8 at byte {exc.start}", _show(raw))
+            index += 1
+            continue
+        with open_binary(file) as handle:
+            for number, raw in enumerate(io.BufferedReader(handle), 1):  # type: ignore[arg-type]
+                text = raw.rstrip(b"\r\n")
+                if not text.strip():
+                    continue
+                source = f"{file.name}:{number}"
+                try:
+                    yield Item(index, source, {"text": text.decode("utf-8")})
+                except UnicodeDecodeError as exc:
+                    yield Item(
+                        index, source, None, f"invalid UTF-8 at byte {exc.start}", _show(text)
+                    )
+                index += 1
+
+
+class AtomicOutputs:
+    """Temporary files for every output, renamed into place together at ``commit``; on any
+    error or Ctrl-C ``discard`` removes them and no partial output is left."""
+
+    def __init__(self) -> None:
+        self._pending: list[tuple[Path, Path]] = []
+
+    def temp_for(self, target: Path) -> Path:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        os.close(handle)
+        temp = Path(name)
+        self._pending.append((temp, target))
+        return temp
+
+    def commit(self) -> None:
+        for temp, target in self._pending:
+            if temp.is_dir() and target.exists():
+                import shutil
+
+                shutil.rmtree(target)
+            os.replace(temp, target)
+        self._pending.clear()
+
+    def discard(self) -> None:
+        import shutil
+
+        for temp, _ in self._pending:
+            if temp.is_dir():
+                shutil.rmtree(temp, ignore_errors=True)
+            else:
+                temp.unlink(missing_ok=True)
+        self._pending.clear()
+
+
+class RecordWriter:
+    """Writes kept records in an input's format (JSONL keeps its compression)."""
+
+    def __init__(
+        self,
+        target: Path,
+        kind: Kind,
+        outputs: AtomicOutputs,
+        fieldnames: list[str] | None = None,
+    ) -> None:
+        self.kind = kind
+        self.target = target
+        self.temp = outputs.temp_for(target)
+        self.count = 0
+        self._fieldnames = fieldnames
+        self._rows: list[dict[str, Any]] = []
+        self._parquet: Any = None
+        self._csv: Any = None
+        self._handle: Any = None
+        if kind == "jsonl":
+            self._handle = _compressed_writer(self.temp, target)
+        elif kind == "text":
+            self._handle = self.temp.open("w", encoding="utf-8")
+        elif kind == "csv":
+            self._handle = self.temp.open("w", encoding="utf-8", newline="")
+
+    def write(self, record: dict[str, Any]) -> None:
+        self.count += 1
+        if self.kind == "jsonl":
+            self._handle.write((json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8"))
+        elif self.kind == "text":
+            self._handle.write(str(record.get("text", "")).replace("\n", " ") + "\n")
+        elif self.kind == "csv":
+            if self._csv is None:
+                names = list(self._fieldnames or record)
+                names += [k for k in record if k not in names]
+                self._csv = csv.DictWriter(self._handle, fieldnames=names, extrasaction="ignore")
+                self._csv.writeheader()
+            self._csv.writerow({k: _cell(v) for k, v in record.items()})
+        else:  # parquet and datasets: in batches
+            self._rows.append(record)
+            if len(self._rows) >= 2048:
+                self._flush()
+
+    def _flush(self) -> None:
+        if not self._rows:
+            return
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pylist(self._rows)
+        if self._parquet is None:
+            self._parquet = pq.ParquetWriter(self._parquet_path(), table.schema)
+        self._parquet.write_table(table.cast(self._parquet.schema))
+        self._rows.clear()
+
+    def _parquet_path(self) -> Path:
+        return self.temp if self.kind == "parquet" else self.temp.with_suffix(".parquet-part")
+
+    def close(self) -> None:
+        if self.kind in ("parquet", "hf"):
+            self._flush()
+            if self._parquet is not None:
+                self._parquet.close()
+            if self.kind == "hf":
+                self._save_dataset()
+        elif self._handle is not None:
+            self._handle.close()
+
+    def _save_dataset(self) -> None:
+        """A ``datasets`` folder, as the input was (built from the streamed Parquet part)."""
+        import shutil
+
+        from datasets import Dataset
+
+        part = self._parquet_path()
+        self.temp.unlink(missing_ok=True)
+        scratch = Path(tempfile.mkdtemp(dir=self.temp.parent, prefix=".langlock-hf-"))
+        try:
+            if part.exists():  # memory-mapped Arrow in our own scratch folder, not ~/.cache
+                dataset = Dataset.from_parquet(str(part), cache_dir=str(scratch))
+            else:
+                dataset = Dataset.from_list([])
+            dataset.save_to_disk(str(self.temp))
+        finally:
+            part.unlink(missing_ok=True)
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _compressed_writer(temp: Path, target: Path) -> IO[bytes]:
+    """A writer compressed like the target's name says (the temp file has no suffix)."""
+    suffix = target.suffix.lower()
+    if suffix == ".gz":
+        # mtime=0: re-running gives byte-identical output.
+        return gzip.GzipFile(filename="", mode="wb", fileobj=temp.open("wb"), mtime=0)  # type: ignore[return-value]
+    if suffix == ".zst":
+        import zstandard
+
+        return zstandard.ZstdCompressor(level=3).stream_writer(temp.open("wb"), closefd=True)  # type: ignore[return-value]
+    return temp.open("wb")
+
+
+def _cell(value: Any) -> Any:
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else value
+
+
+class JsonlWriter:
+    """Rejects and other side files: plain JSONL, atomically."""
+
+    def __init__(self, target: Path, outputs: AtomicOutputs) -> None:
+        self.count = 0
+        self._handle = outputs.temp_for(target).open("w", encoding="utf-8")
+
+    def write(self, record: dict[str, Any]) -> None:
+        self.count += 1
+        self._handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+    def close(self) -> None:
+        self._handle.close()

@@ -1,0 +1,269 @@
+"""langlock clean on real files of every input kind and record format, in every mode; local
+and Ray give the same results; nothing is ever lost; outputs are atomic and reproducible."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from langlock.clean.engines import CleanerSpec
+from langlock.clean.io import input_kind, read_items
+from langlock.clean.pipeline import CleanRun, Paths
+
+GOOD = "Docker — это платформа для запуска приложений в контейнерах."
+BAD_SCRIPT = "Это хороший ответ 项目 на вопрос."
+HOMOGLYPH = "Это закон Макcвелла."  # a Latin c: repairable
+CHAT = [
+    {
+        "messages": [
+            {"role": "user", "content": "Что такое Docker?"},
+            {"role": "assistant", "content": GOOD},
+        ]
+    },
+    {
+        "messages": [
+            {"role": "user", "content": "Привет"},
+            {"role": "assistant", "content": BAD_SCRIPT},
+        ]
+    },
+    {
+        "messages": [
+            {"role": "user", "content": "Кто он?"},
+            {"role": "assistant", "content": HOMOGLYPH},
+        ]
+    },
+    # The user asks for English: the English answer is what was asked for.
+    {
+        "messages": [
+            {"role": "user", "content": "Переведи на английский: кошка"},
+            {"role": "assistant", "content": "Cat."},
+        ]
+    },
+]
+
+
+def run(source: Path, mode: str = "drop", engine: str = "inline", workers: int = 1, **spec: Any):  # type: ignore[no-untyped-def]
+    kind = input_kind(source)
+    paths = Paths.beside(source, kind)
+    stats = CleanRun(source, paths, CleanerSpec(mode=mode, **spec), engine, workers).run()
+    return stats, paths
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as handle:  # type: ignore[operator]
+        return [json.loads(line) for line in handle]
+
+
+def write_jsonl(path: Path, records: list[dict[str, Any]], extra: bytes = b"") -> Path:
+    data = b"".join(json.dumps(r, ensure_ascii=False).encode() + b"\n" for r in records) + extra
+    if path.suffix == ".gz":
+        data = gzip.compress(data)
+    elif path.suffix == ".zst":
+        import zstandard
+
+        data = zstandard.ZstdCompressor().compress(data)
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize("mode", ["drop", "repair", "tag"])
+def test_modes_on_chat_records(tmp_path: Path, mode: str) -> None:
+    stats, paths = run(write_jsonl(tmp_path / "chat.jsonl", CHAT), mode)
+    kept = read_jsonl(paths.kept)
+    rejected = read_jsonl(paths.rejects)
+    assert stats.records_in == 4 == len(kept) + len(rejected)
+    answers = [r["messages"][1]["content"] for r in kept]
+    if mode == "drop":
+        assert answers == [GOOD, "Cat."]
+        assert {r["source"] for r in rejected} == {"chat.jsonl:2", "chat.jsonl:3"}
+    elif mode == "repair":
+        assert answers == [GOOD, "Это закон Максвелла.", "Cat."] and stats.repaired == 1
+        assert "foreign_script" in rejected[0]["reason"]
+    else:
+        assert len(kept) == 4 and [r["langlock"]["ok"] for r in kept] == [True, False, False, True]
+    summary = json.loads(paths.stats.read_text(encoding="utf-8"))
+    assert summary["balanced"] and summary["records_in"] == 4
+
+
+def test_every_record_format(tmp_path: Path) -> None:
+    records = [
+        {"text": GOOD},
+        {"instruction": "Объясни", "input": "", "output": BAD_SCRIPT},
+        {"conversations": [{"from": "human", "value": "Вопрос"}, {"from": "gpt", "value": GOOD}]},
+        {"prompt": "Вопрос", "chosen": GOOD, "rejected": "Bad English answer."},
+        {"prompt": "Вопрос", "chosen": BAD_SCRIPT, "rejected": GOOD},
+        {"unknown": "format"},
+    ]
+    stats, paths = run(write_jsonl(tmp_path / "mixed.jsonl", records))
+    kept = read_jsonl(paths.kept)
+    assert kept == [records[0], records[2], records[3]]  # `rejected` answers are not checked
+    reasons = [r["reason"] for r in read_jsonl(paths.rejects)]
+    assert reasons[0].startswith("output: foreign_script")
+    assert reasons[1].startswith("chosen: foreign_script")
+    assert reasons[2].startswith("format: unknown record format")
+    assert stats.bad_format == 1
+
+
+def test_roles_option_checks_user_turns_too(tmp_path: Path) -> None:
+    record = {
+        "messages": [
+            {"role": "user", "content": BAD_SCRIPT},
+            {"role": "assistant", "content": GOOD},
+        ]
+    }
+    source = write_jsonl(tmp_path / "c.jsonl", [record])
+    assert run(source)[0].kept == 1
+    assert run(source, roles=("user", "assistant"))[0].rejected == 1
+
+
+def test_malformed_and_undecodable_lines_are_rejected_with_file_and_line(tmp_path: Path) -> None:
+    extra = (
+        b'{"text": "unterminated\n\xff\xfe{"text": 1}\n[1, 2]\n\n{"text": "'
+        + GOOD.encode()
+        + b'"}\n'
+    )
+    source = write_jsonl(tmp_path / "bad.jsonl", CHAT[:1], extra)
+    stats, paths = run(source)
+    rejected = read_jsonl(paths.rejects)
+    assert [r["source"] for r in rejected] == ["bad.jsonl:2", "bad.jsonl:3", "bad.jsonl:4"]
+    assert [r["reason"].split(":")[0] for r in rejected] == [
+        "not JSON",
+        "invalid UTF-8 at byte 0",
+        "not a JSON object",
+    ]
+    assert "\\xff" in rejected[1]["raw"]
+    assert stats.records_in == 5 and stats.kept == 2 and stats.unreadable == 3
+
+
+@pytest.mark.parametrize("name", ["chat.jsonl.gz", "chat.jsonl.zst"])
+def test_compressed_jsonl_in_and_out(tmp_path: Path, name: str) -> None:
+    _, paths = run(write_jsonl(tmp_path / name, CHAT))
+    assert paths.kept.name == name.replace("chat", "chat.clean")
+    items = list(read_items(paths.kept, "jsonl"))
+    assert [i.record["messages"][1]["content"] for i in items] == [GOOD, "Cat."]  # type: ignore[index]
+
+
+def test_parquet_csv_text_and_datasets_inputs(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from datasets import Dataset, load_from_disk
+
+    rows = [{"id": 1, "text": GOOD}, {"id": 2, "text": BAD_SCRIPT}, {"id": 3, "text": HOMOGLYPH}]
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "t.parquet")
+    stats, paths = run(tmp_path / "t.parquet", "repair")
+    assert pq.read_table(paths.kept).to_pylist() == [
+        rows[0],
+        {"id": 3, "text": "Это закон Максвелла."},
+    ]
+
+    with (tmp_path / "t.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["id", "text"])
+        writer.writeheader()
+        writer.writerows(rows)
+    with (tmp_path / "t.csv").open("ab") as handle:
+        handle.write(b"4,\xff\xfe broken\n")
+    stats, paths = run(tmp_path / "t.csv")
+    with paths.kept.open(encoding="utf-8") as handle:
+        assert list(csv.DictReader(handle)) == [{"id": "1", "text": GOOD}]
+    assert stats.records_in == 4 and stats.unreadable == 1
+
+    (tmp_path / "t.txt").write_text(f"{GOOD}\n\n{BAD_SCRIPT}\n", encoding="utf-8")
+    stats, paths = run(tmp_path / "t.txt")
+    assert paths.kept.read_text(encoding="utf-8") == GOOD + "\n" and stats.records_in == 2
+
+    Dataset.from_list(rows).save_to_disk(str(tmp_path / "ds"))
+    stats, paths = run(tmp_path / "ds")
+    assert paths.kept.name == "ds.clean" and load_from_disk(str(paths.kept)).to_list() == [rows[0]]
+
+
+def test_text_files_one_record_each(tmp_path: Path) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.txt").write_text(GOOD + "\n" + GOOD, encoding="utf-8")
+    (folder / "b.txt").write_text(BAD_SCRIPT, encoding="utf-8")
+    paths = Paths.beside(folder, "text")
+    stats = CleanRun(folder, paths, CleanerSpec(), "inline", text_unit="file").run()
+    assert stats.records_in == 2 and stats.kept == 1
+
+
+def test_rerun_is_byte_identical_and_interrupts_leave_nothing(tmp_path: Path) -> None:
+    source = write_jsonl(tmp_path / "chat.jsonl.gz", CHAT * 3)
+    _, paths = run(source, "tag")
+    first = [p.read_bytes() for p in (paths.kept, paths.rejects, paths.stats)]
+    run(source, "tag")
+    assert [p.read_bytes() for p in (paths.kept, paths.rejects, paths.stats)] == first
+
+    other = Paths(tmp_path / "o.jsonl.gz", tmp_path / "o.rej.jsonl", tmp_path / "o.stats.json")
+    seen = []
+
+    def interrupt(item: Any) -> None:
+        seen.append(item)
+        if len(seen) == 5:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        CleanRun(source, other, CleanerSpec(), "inline").run(interrupt)
+    names = {p.name for p in tmp_path.iterdir()}
+    assert not {"o.jsonl.gz", "o.rej.jsonl", "o.stats.json"} & names
+    assert not [n for n in names if n.endswith(".tmp")]
+
+
+def test_local_pool_equals_one_process(tmp_path: Path) -> None:
+    source = write_jsonl(tmp_path / "chat.jsonl", CHAT * 200, b"not json\n")
+    _, one = run(source, "repair")
+    single = [p.read_bytes() for p in (one.kept, one.rejects, one.stats)]
+    _, two = run(source, "repair", engine="local", workers=2)
+    assert [p.read_bytes() for p in (two.kept, two.rejects, two.stats)] == single
+
+
+@pytest.mark.slow
+def test_ray_equals_the_local_pool(tmp_path: Path) -> None:
+    pytest.importorskip("ray")
+    source = write_jsonl(tmp_path / "chat.jsonl", CHAT * 300, b'\xff\n{"a": \n')
+    _, local = run(source, "drop", engine="local", workers=2)
+    expected = [p.read_bytes() for p in (local.kept, local.rejects, local.stats)]
+    import ray
+
+    try:
+        _, ray_paths = run(source, "drop", engine="ray", workers=2)
+    finally:
+        ray.shutdown()
+    got = [p.read_bytes() for p in (ray_paths.kept, ray_paths.rejects, ray_paths.stats)]
+    assert got == expected
+    assert {json.dumps(r, sort_keys=True) for r in read_jsonl(ray_paths.kept)} == {
+        json.dumps(r, sort_keys=True) for r in read_jsonl(local.kept)
+    }
+
+
+def test_clean_command(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from langlock.cli import app
+
+    source = write_jsonl(tmp_path / "chat.jsonl", CHAT, b"oops\n")
+    result = CliRunner().invoke(app, ["clean", str(source), "--mode", "repair", "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    assert "5 in = 3 kept (1 repaired) + 2 rejected" in result.output
+    missing = CliRunner().invoke(app, ["clean", str(tmp_path / "nope.jsonl")])
+    assert missing.exit_code == 2 and "no such input" in missing.output
+
+
+def test_datasets_and_datatrove_adapters() -> None:
+    from datasets import Dataset
+    from datatrove.data import Document
+
+    from langlock.clean.adapters import dataset_filter, dataset_tagger, datatrove_filter
+
+    dataset = Dataset.from_list(CHAT)
+    assert len(dataset.filter(dataset_filter())) == 2
+    tagged = dataset.map(dataset_tagger())
+    assert tagged["langlock_ok"] == [True, False, False, True]
+    doc_filter = datatrove_filter()
+    assert doc_filter.filter(Document(text=GOOD, id="1")) is True
+    assert doc_filter.filter(Document(text=BAD_SCRIPT, id="2"))[0] is False
