@@ -7,12 +7,14 @@ memory stays flat however large the input is.
 
 from __future__ import annotations
 
-import json
+import gc
+import pickle
 from collections import deque
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from functools import cache
 from itertools import islice
+from pathlib import Path
 from typing import Any
 
 from langlock.clean.cleaner import Outcome, RecordCleaner
@@ -86,6 +88,11 @@ def run_pool(
     if workers <= 1:
         yield from run_inline(spec, items)
         return
+    # Load the word lists before forking: the workers share those pages instead of each
+    # loading its own copy (memory stays near one process's, not N times it).
+    warm = _cleaner(spec)
+    warm.clean({"text": "Проверка: прогрев словарей, warm-up."})
+    gc.freeze()
     with multiprocessing.get_context("fork").Pool(workers) as pool:
         window: deque[tuple[list[Item], Any]] = deque()
         for chunk in _chunks(items):
@@ -98,24 +105,38 @@ def run_pool(
             yield from _pair(done, result.get())
 
 
-def _ray_batch(batch: dict[str, Any], spec_json: str) -> dict[str, Any]:
-    """A Ray Data batch of chunks: JSON in, JSON out (records of any shape are not Arrow
-    rows)."""
-    spec = CleanerSpec(
-        **{k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(spec_json).items()}
-    )
-    out = []
-    for data in batch["data"]:
-        outcomes = clean_chunk(spec, json.loads(data))
-        out.append(json.dumps([asdict(o) for o in outcomes], ensure_ascii=False))
-    return {"index": batch["index"], "data": out}
+class _RayCleaner:
+    """A Ray Data actor: builds the cleaner once (word lists load once per actor), then
+    judges chunks that the driver spilled to disk, returning the outcomes pickled (records
+    of any shape are not Arrow rows)."""
+
+    def __init__(self, spec: bytes) -> None:
+        self.spec: CleanerSpec = pickle.loads(spec)
+        _cleaner(self.spec)
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
+        out = []
+        for path in batch["path"]:
+            records = pickle.loads(Path(path).read_bytes())
+            out.append(pickle.dumps(clean_chunk(self.spec, records)))
+        return {"index": batch["index"], "data": out}
 
 
 def run_ray(
     spec: CleanerSpec, items: Iterable[Item], workers: int, address: str | None = None
 ) -> Iterator[tuple[Item, Outcome | None]]:
     """Ray Data, on an existing cluster (``address``) or a local one with ``workers`` CPUs.
-    Windows of ``16 × workers`` chunks go through ``map_batches`` in order."""
+
+    The driver reads the input once, spilling chunks of records to a scratch folder (disk,
+    not memory); one Dataset of chunk paths then runs through ``map_batches`` on
+    ``workers`` actors, and its results stream back in order while later chunks are still
+    being judged. On a cluster the scratch folder (``LANGLOCK_SCRATCH``, default the system
+    temp folder) must be on storage every node can read.
+    """
+    import os
+    import shutil
+    import tempfile
+
     import ray
 
     if not ray.is_initialized():
@@ -124,20 +145,36 @@ def run_ray(
     context = ray.data.DataContext.get_current()
     context.execution_options.preserve_order = True
     context.enable_progress_bars = False
-    spec_json = json.dumps(asdict(spec))
-    chunks = _chunks(items)
-    while window := list(islice(chunks, 16 * workers)):
-        rows = [
-            {"index": n, "data": json.dumps(_records(chunk), ensure_ascii=False)}
-            for n, chunk in enumerate(window)
-        ]
-        dataset = ray.data.from_items(rows, override_num_blocks=len(rows)).map_batches(
-            _ray_batch,
-            fn_kwargs={"spec_json": spec_json},
+    scratch = Path(tempfile.mkdtemp(prefix="langlock-ray-", dir=os.environ.get("LANGLOCK_SCRATCH")))
+    try:
+        spilled: list[tuple[list[Item], str]] = []
+        for n, chunk in enumerate(_chunks(items)):
+            path = scratch / f"{n:08d}.pickle"
+            path.write_bytes(pickle.dumps(_records(chunk)))
+            # Only the items' places are kept: records live in the spilled file.
+            spilled.append(([_placeholder(i) for i in chunk], str(path)))
+        if not spilled:
+            return
+        rows = [{"index": n, "path": path} for n, (_, path) in enumerate(spilled)]
+        dataset = ray.data.from_items(rows, override_num_blocks=min(len(rows), 200)).map_batches(
+            _RayCleaner,
+            fn_constructor_kwargs={"spec": pickle.dumps(spec)},
             batch_size=1,
             concurrency=workers,
         )
-        results = {int(row["index"]): row["data"] for row in dataset.iter_rows()}
-        for n, chunk in enumerate(window):
-            outcomes = [Outcome(**o) for o in json.loads(results[n])]
-            yield from _pair(chunk, outcomes)
+        for n, row in enumerate(dataset.iter_rows()):
+            chunk, path = spilled[int(row["index"])]
+            if int(row["index"]) != n:
+                raise RuntimeError("Ray Data returned chunks out of order")
+            records = iter(pickle.loads(Path(path).read_bytes()))
+            restored = [
+                i if i.record is None else Item(i.index, i.source, next(records)) for i in chunk
+            ]
+            yield from _pair(restored, pickle.loads(row["data"]))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _placeholder(item: Item) -> Item:
+    """An item without its record (kept on disk), marked readable with an empty dict."""
+    return item if item.record is None else Item(item.index, item.source, {})

