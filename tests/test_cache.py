@@ -80,21 +80,17 @@ def test_cache_can_be_turned_off(cache_dir: Path, monkeypatch: pytest.MonkeyPatc
 
 @pytest.mark.slow
 def test_bundled_table_and_masks_load_from_the_cache(cache_dir: Path) -> None:
-    import time
-
     from langlock.decoding.bundled import bundled_model_path
     from langlock.decoding.token_bytes import from_gguf
 
     path = bundled_model_path()
     built = cache.cached_table(cache.file_key(path), lambda: from_gguf(path))
-    started = time.perf_counter()
     loaded = cache.cached_table(cache.file_key(path), lambda: from_gguf(path))
     assert loaded == built
     rule = ScriptRule.from_policy(Policy.from_options(preset="strict"))
     MaskCompiler(built, rule).allowed_array("prose")
     again = MaskCompiler(loaded, rule)
-    again.token_ok = None  # type: ignore[method-assign,assignment]  # the cache must serve
+    # A rebuild would judge tokens again: with token_ok gone it would fail, so the arrays
+    # below can only have come from the cache (speed is for benchmarks/lock_overhead.py).
+    again.token_ok = None  # type: ignore[method-assign,assignment]
     assert again.allowed_array("prose").sum() > 10_000  # Cyrillic, digits, punctuation
-    # Not a timing assertion (benchmarks measure speed): a sanity bound that catches a cache
-    # that silently rebuilds (a rebuild takes seconds).
-    assert time.perf_counter() - started < 5

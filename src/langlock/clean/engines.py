@@ -55,6 +55,15 @@ def clean_chunk(spec: CleanerSpec, records: list[dict[str, Any]]) -> list[Outcom
     return [cleaner.clean(r) for r in records]
 
 
+def warm_up(spec: CleanerSpec) -> None:
+    """Load every lazily loaded word list now, by checking a short multilingual text
+    (``data/warmup.txt``: English, Romance, Germanic, Slavic, transliteration, mojibake)."""
+    from importlib import resources
+
+    text = (resources.files("langlock") / "data" / "warmup.txt").read_text(encoding="utf-8")
+    _cleaner(spec).clean({"text": text})
+
+
 def _chunks(items: Iterable[Item]) -> Iterator[list[Item]]:
     iterator = iter(items)
     while chunk := list(islice(iterator, CHUNK)):
@@ -90,8 +99,7 @@ def run_pool(
         return
     # Load the word lists before forking: the workers share those pages instead of each
     # loading its own copy (memory stays near one process's, not N times it).
-    warm = _cleaner(spec)
-    warm.clean({"text": "Проверка: прогрев словарей, warm-up."})
+    warm_up(spec)
     gc.freeze()
     with multiprocessing.get_context("fork").Pool(workers) as pool:
         window: deque[tuple[list[Item], Any]] = deque()
