@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -327,7 +326,6 @@ def test_bom_is_not_a_finding(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("ending", [b"\n", b""])
 def test_huge_line_is_an_error_and_the_rest_runs(tmp_path: Path, ending: bytes) -> None:
-    started = time.perf_counter()
     data = tmp_path / "huge.jsonl"
     huge = b'{"id": "huge", "text": "' + b"a" * (50 * 1024 * 1024) + b'"}'
     with data.open("wb") as f:
@@ -345,7 +343,6 @@ def test_huge_line_is_an_error_and_the_rest_runs(tmp_path: Path, ending: bytes) 
     if ending:
         assert records[2]["id"] == "after" and not records[2]["ok"]
     assert len(records) == (3 if ending else 2)
-    assert time.perf_counter() - started < 10
 
 
 def test_huge_text_file_is_an_error(tmp_path: Path) -> None:

@@ -836,8 +836,9 @@ def test_no_lexicon_means_no_hits(monkeypatch: pytest.MonkeyPatch) -> None:
         _clear_caches(translit)
 
 
-def test_speed_per_word(det: TranslitDetector) -> None:
-    """Uncached words cost about a millisecond; cached ones microseconds."""
+def test_cache_serves_repeated_words(det: TranslitDetector) -> None:
+    """A word seen before is answered from the cache: far cheaper than a fresh one (a
+    relative check; absolute speed belongs to the benchmarks)."""
     from wordfreq import top_n_list
 
     det.find([(0, 6, "privet")])  # load the lexicons
@@ -850,9 +851,7 @@ def test_speed_per_word(det: TranslitDetector) -> None:
     for i, w in enumerate(fresh):
         det.find([(i * 20, i * 20 + len(w), w)])
     cached = (time.perf_counter() - start) / len(fresh)
-    print(f"\ntranslit: {per_word * 1e3:.2f} ms/word uncached, {cached * 1e6:.0f} µs cached")
-    assert per_word < 0.02
-    assert cached < 0.002
+    assert cached < per_word / 3
 
 
 # ------------------------------------------------------------------ precision / recall
