@@ -267,3 +267,68 @@ def test_datasets_and_datatrove_adapters() -> None:
     doc_filter = datatrove_filter()
     assert doc_filter.filter(Document(text=GOOD, id="1")) is True
     assert doc_filter.filter(Document(text=BAD_SCRIPT, id="2"))[0] is False
+
+
+def write_kind(folder: Path, kind: str, rows: list[dict[str, Any]]) -> Path:
+    """The same rows as a file (or folder) of one input kind."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from datasets import Dataset
+
+    if kind in ("jsonl", "jsonl.gz", "jsonl.zst"):
+        return write_jsonl(folder / f"rows.{kind}", rows)
+    if kind == "parquet":
+        pq.write_table(pa.Table.from_pylist(rows), folder / "rows.parquet")
+        return folder / "rows.parquet"
+    if kind == "csv":
+        with (folder / "rows.csv").open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        return folder / "rows.csv"
+    if kind == "text":
+        (folder / "rows.txt").write_text("".join(r["text"] + "\n" for r in rows), "utf-8")
+        return folder / "rows.txt"
+    Dataset.from_list(rows).save_to_disk(str(folder / "rows"))
+    return folder / "rows"
+
+
+def read_kept(path: Path, kind: str) -> list[dict[str, Any]]:
+    return [item.record for item in read_items(path, input_kind(path)) if item.record]  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("mode", ["drop", "repair", "tag"])
+@pytest.mark.parametrize("kind", ["jsonl", "jsonl.gz", "jsonl.zst", "parquet", "csv", "text", "hf"])
+def test_every_mode_on_every_input_kind(tmp_path: Path, kind: str, mode: str) -> None:
+    rows = [{"text": GOOD}, {"text": BAD_SCRIPT}, {"text": HOMOGLYPH}]
+    source = write_kind(tmp_path, kind, rows)
+    stats, paths = run(source, mode)
+    kept = read_kept(paths.kept, kind)
+    assert stats.records_in == 3 == stats.kept + stats.rejected
+    texts = [r["text"] for r in kept]
+    expected = {
+        "drop": [GOOD],
+        "repair": [GOOD, "Это закон Максвелла."],
+        "tag": [GOOD, BAD_SCRIPT, HOMOGLYPH],
+    }[mode]
+    assert texts == expected
+    if mode == "tag" and kind != "text":  # text output keeps only the text
+        tags = [r["langlock"] for r in kept]
+        tags = [json.loads(t) if isinstance(t, str) else t for t in tags]  # a JSON column
+        assert [t["ok"] for t in tags] == [True, False, False]
+
+
+def test_tagging_chat_records_into_parquet_keeps_one_schema(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    # Findings land under different field paths (turn 1 here, turn 3 there): still one
+    # schema, since the tag is a JSON column.
+    longer = {"messages": CHAT[0]["messages"] + CHAT[1]["messages"]}
+    rows = [*CHAT, longer] * 1500  # more than one written batch
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "c.parquet")
+    stats, paths = run(tmp_path / "c.parquet", "tag")
+    table = pq.read_table(paths.kept)
+    assert stats.kept == len(rows) == len(table)
+    tags = [json.loads(t) for t in table.column("langlock").to_pylist()[:5]]
+    assert list(tags[4]["findings"]) == ["messages[3].content"]

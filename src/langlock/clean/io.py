@@ -269,6 +269,10 @@ class RecordWriter:
                 self._csv.writeheader()
             self._csv.writerow({k: _cell(v) for k, v in record.items()})
         else:  # parquet and datasets: in batches
+            if isinstance(record.get("langlock"), dict):
+                # Findings are keyed by field paths that differ between records: one JSON
+                # column keeps the Arrow schema the same for every batch.
+                record = {**record, "langlock": json.dumps(record["langlock"], ensure_ascii=False)}
             self._rows.append(record)
             if len(self._rows) >= 2048:
                 self._flush()
