@@ -126,7 +126,11 @@ class _RayCleaner:
         out = []
         for path in batch["path"]:
             records = pickle.loads(Path(path).read_bytes())
-            out.append(pickle.dumps(clean_chunk(self.spec, records)))
+            outcomes = clean_chunk(self.spec, records)
+            for outcome, record in zip(outcomes, records, strict=True):
+                if outcome.record is record:  # kept as it was: the driver has it already
+                    outcome.record = None
+            out.append(pickle.dumps(outcomes))
         return {"index": batch["index"], "data": out}
 
 
@@ -178,7 +182,10 @@ def run_ray(
             restored = [
                 i if i.record is None else Item(i.index, i.source, next(records)) for i in chunk
             ]
-            yield from _pair(restored, pickle.loads(row["data"]))
+            for item, outcome in _pair(restored, pickle.loads(row["data"])):
+                if outcome is not None and outcome.status != "rejected" and outcome.record is None:
+                    outcome.record = item.record
+                yield item, outcome
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
