@@ -1069,7 +1069,7 @@ def eval_command(
         raise _die(str(exc)) from None
     complete = _run_with_progress(run, console)
     paths = run.write_outputs()
-    _print_eval_table(run.summary())
+    _print_eval_table(json.loads(paths["summary"].read_text(encoding="utf-8")))
     console.print(f"generations: {paths['jsonl']}\nsummary:     {paths['summary']}")
     console.print(f"report:      {paths['report']}", style="bold")
     if not complete:

@@ -173,12 +173,13 @@ class EvalRun:
             for r in self.results.done.values()
         ]
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self, records: list[Record] | None = None) -> dict[str, Any]:
+        """Scores per strategy and category (of ``records``, default: every answer so far)."""
         s = self.settings
         categories = list(dict.fromkeys(p.category for p in self.prompts))
         names = [st.name for st in self.strategies]
         line_test, word_test = _lcb_tests(s.lang)
-        records = self.records()
+        records = self.records() if records is None else records
         return {
             "title": "langlock eval",
             "model": self.backend.model,
@@ -204,8 +205,8 @@ class EvalRun:
         """summary.json and report.html next to the JSONL (each written atomically)."""
         from langlock.eval.report import write_report
 
-        summary = self.summary()
-        records = self.records()
+        records = self.records()  # scored once, for both the summary and the report
+        summary = self.summary(records)
         summary_path = self.out_dir / "summary.json"
         _write_atomic(summary_path, json.dumps(summary, ensure_ascii=False, indent=1).encode())
         report = write_report(self.out_dir / "report.html", summary, records)
