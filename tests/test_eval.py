@@ -246,7 +246,17 @@ def test_endpoint_backend_against_a_real_llama_cpp_server(
     from langlock.eval.backends import EndpointBackend
 
     backend = EndpointBackend(llama_server, "gemma3-270m")
-    run = small_run(tmp_path, backend, ["none", "frame", "lock", "frame+lock"], max_tokens=12)
+    question = [{"role": "user", "content": "Перечисли дни недели, каждый с новой строки."}]
+    greedy = {"temperature": 0.0, "seed": 1, "max_tokens": 48}
+    penalised = backend.generate(question, **greedy, repeat_penalty=1.8).text
+    assert backend.generate(question, **greedy).text != penalised  # the server honours it
+    run = small_run(
+        tmp_path,
+        backend,
+        ["none", "frame", "lock", "frame+lock"],
+        max_tokens=12,
+        repeat_penalty=1.1,
+    )
     assert [s.name for s in run.strategies] == ["none", "frame"]
     assert run.execute() is True
     records = run.records()
@@ -303,3 +313,25 @@ def test_transformers_backend_runs_smollm2_locked_and_unlocked(tmp_path: Path) -
     for r in records:
         if r["strategy"] == "frame+lock":  # nothing outside Cyrillic, Common and Han (trap)
             assert not any(f["kind"] == "foreign_script" for f in r["findings"]), r["answer"]
+
+
+@pytest.mark.slow
+def test_repeat_penalty_reaches_llama_cpp(bundled_backend) -> None:  # type: ignore[no-untyped-def]
+    # Greedy decoding of a list that invites repeats: only the penalty can change the text.
+    question = [{"role": "user", "content": "Перечисли дни недели, каждый с новой строки."}]
+    greedy = {"temperature": 0.0, "seed": 1, "max_tokens": 48}
+    plain = bundled_backend.generate(question, **greedy)
+    penalised = bundled_backend.generate(question, **greedy, repeat_penalty=1.8)
+    assert plain.text != penalised.text
+    assert bundled_backend.generate(question, **greedy, repeat_penalty=1.0).text == plain.text
+
+
+def test_fingerprint_covers_the_repeat_penalty_but_not_the_scoring_preset() -> None:
+    from langlock.eval.runner import Settings
+
+    class Backend:
+        name, model = "llama.cpp", "m"
+
+    base = Settings().fingerprint(Backend())  # type: ignore[arg-type]
+    assert Settings(preset="strict").fingerprint(Backend()) == base  # type: ignore[arg-type]
+    assert Settings(repeat_penalty=1.1).fingerprint(Backend()) != base  # type: ignore[arg-type]

@@ -278,3 +278,27 @@ def test_a_fence_cannot_close_an_empty_block() -> None:
     assert state.line == "hiпри" and not state.closing_empty_block
     state.feed(b"\n")
     assert 7 in set(masks.row(masks.key(state), len(PIECES)).ids.tolist())  # now it may close
+
+
+def test_a_word_never_switches_script_even_where_both_are_open() -> None:
+    # Latin is open in prose (standard), yet «тогожеuser» must be impossible.
+    pieces = (b"", "тоже".encode(), b"user", b" user", b"-", "ой".encode(), "сuser".encode())
+    pieces += (b"\xd0", b"\xbe")
+    masks = toy_masks("standard", pieces)
+    after_cyrillic = LockState()
+    masks.advance(after_cyrillic, [1])
+    allowed = set(masks.row(masks.key(after_cyrillic), len(pieces)).ids.tolist())
+    assert 2 not in allowed  # a Latin letter glued to a Cyrillic one
+    assert {3, 4, 5} <= allowed  # a new word, a hyphen, more Cyrillic
+    assert 6 not in allowed  # a token that mixes scripts itself is banned everywhere
+    after_latin = LockState()
+    masks.advance(after_latin, [3])
+    allowed = set(masks.row(masks.key(after_latin), len(pieces)).ids.tolist())
+    assert 5 not in allowed and 7 not in allowed  # no Cyrillic letter (nor its lead byte)
+    assert {2, 4} <= allowed
+    masks.advance(after_latin, [4])  # after a hyphen a Cyrillic suffix is fine: «user-ой»
+    assert 5 in set(masks.row(masks.key(after_latin), len(pieces)).ids.tolist())
+    code = LockState()
+    masks.advance(code, [1])
+    code.feed(b" `x")  # inside inline code, scripts may touch
+    assert 2 in set(masks.row(masks.key(code), len(pieces)).ids.tolist())

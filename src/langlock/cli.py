@@ -1023,6 +1023,16 @@ def eval_command(
     temperature: Annotated[float, typer.Option("--temperature", min=0.0)] = 0.7,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     max_tokens: Annotated[int, typer.Option("--max-tokens", min=1)] = 256,
+    repeat_penalty: Annotated[
+        float | None,
+        typer.Option(
+            "--repeat-penalty",
+            min=0.0,
+            help="Same for every strategy. Default: 1.1 on local backends (as Ollama serves), "
+            "the server's own on an endpoint; 1 turns it off.",
+            show_default=False,
+        ),
+    ] = None,
     lang: LangOpt = "ru",
     preset: PresetOpt = PresetName.standard,
     lock_preset: Annotated[
@@ -1060,8 +1070,17 @@ def eval_command(
         console.print(f"skipping {name}: {why}", style="yellow")
     if not runnable:
         raise _die("no strategy can run on this backend")
+    if repeat_penalty is None and backend is not BackendName.endpoint:
+        repeat_penalty = 1.1
     settings = Settings(
-        lang, preset.value, lock_preset.value, temperature, samples, seed, max_tokens
+        lang=lang,
+        preset=preset.value,
+        lock_preset=lock_preset.value,
+        temperature=temperature,
+        samples=samples,
+        seed=seed,
+        max_tokens=max_tokens,
+        repeat_penalty=repeat_penalty,
     )
     try:
         run = EvalRun(engine, chosen, runnable, settings, out, skipped)
@@ -1129,6 +1148,11 @@ def _run_with_progress(run: Any, console: Any) -> bool:
         return run.execute(done)
 
 
+def _penalty_note(summary: dict[str, Any]) -> str:
+    penalty = summary.get("repeat_penalty")
+    return f" · repeat penalty {penalty}" if penalty not in (None, 1.0) else ""
+
+
 def _print_eval_table(summary: dict[str, Any]) -> None:
     """Two narrow tables (they fit 80 columns): verdicts, then kinds."""
     from rich.console import Console
@@ -1143,7 +1167,8 @@ def _print_eval_table(summary: dict[str, Any]) -> None:
     rows = {(r["strategy"], r["category"]): r for r in summary["rows"]}
     verdicts = Table(
         title=f"{summary['model']} · {summary['lang']} · scored {summary['preset']} · "
-        f"T={summary['temperature']} · {summary['generations']}/{summary['expected']} answers",
+        f"T={summary['temperature']}{_penalty_note(summary)} · "
+        f"{summary['generations']}/{summary['expected']} answers",
         caption="pass: no major finding; degenerate: empty, looping or wordless answers; "
         "trap: prompts that ask for foreign text (a pass means it was not blocked)",
     )

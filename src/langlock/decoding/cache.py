@@ -27,7 +27,7 @@ from langlock.decoding.token_bytes import TokenTable
 log = logging.getLogger(__name__)
 
 #: Bump when the table or mask format, or the meaning of a mask, changes.
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 
 
 def cache_dir() -> Path | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,14 @@ from typing import Any
 import numpy as np
 
 from langlock.decoding import cache
-from langlock.decoding.masks import URL_SCHEMES, MaskCompiler, Mode, ScriptRule, mask_mode
+from langlock.decoding.masks import (
+    URL_SCHEMES,
+    LetterClass,
+    MaskCompiler,
+    Mode,
+    ScriptRule,
+    mask_mode,
+)
 from langlock.decoding.token_bytes import TokenTable
 from langlock.policy import Policy, script_name
 from langlock.text.scripts import utf8_length
@@ -118,8 +126,9 @@ def complete_utf8_prefix(data: bytes) -> int:
     return len(data)
 
 
-#: What selects a mask: mode, pending bytes, URL-scheme tail, closing an empty block.
-StateKey = tuple[Mode, bytes, str | None, bool]
+#: What selects a mask: mode, pending bytes, URL-scheme tail, closing an empty block, and
+#: whose letter ends the text (a word must not switch script).
+StateKey = tuple[Mode, bytes, str | None, bool, LetterClass | None]
 
 
 @dataclass(frozen=True)
@@ -153,12 +162,24 @@ class LockMasks:
 
     def key(self, state: LockState) -> StateKey:
         """The mask a state needs: its mode, its pending bytes, where prose bans Latin how far
-        a URL scheme has been written, and whether a fence would close an empty block."""
+        a URL scheme has been written, whether a fence would close an empty block, and in
+        prose whose letter the text ends with."""
         mode = mask_mode(state.mode)
         tail = None
-        if mode == "prose" and not state.pending and not self.rule.latin_in_prose:
-            tail = state.scheme_tail
-        return mode, state.pending, tail, state.closing_empty_block and not state.pending
+        letter = None
+        if mode == "prose" and not state.pending:
+            if not self.rule.latin_in_prose:
+                tail = state.scheme_tail
+            letter = self._last_letter(state.line)
+        empty = state.closing_empty_block and not state.pending
+        return mode, state.pending, tail, empty, letter
+
+    def _last_letter(self, line: str) -> LetterClass | None:
+        """The letter class of the line's last character (combining marks skipped)."""
+        for char in reversed(line[-8:]):
+            if not unicodedata.combining(char):
+                return self.rule.letter_class(char)
+        return None
 
     def row(self, key: StateKey, width: int) -> MaskRow:
         """The mask row for a state key, sized to the logits row (it can exceed the table)."""
@@ -187,7 +208,13 @@ class LockMasks:
                 state.feed(pieces[int(token)])
 
     def _build_row(
-        self, mode: Mode, pending: bytes, tail: str | None, empty_block: bool, width: int
+        self,
+        mode: Mode,
+        pending: bytes,
+        tail: str | None,
+        empty_block: bool,
+        letter: LetterClass | None,
+        width: int,
     ) -> MaskRow:
         size = len(self.table)
         allowed_in_table = self.compiler.allowed_array(mode, pending)
@@ -195,6 +222,9 @@ class LockMasks:
             allowed_in_table = allowed_in_table | self.compiler.scheme_array(tail)
         if empty_block:
             allowed_in_table = allowed_in_table & ~self._fence_starts()
+        if letter is not None:  # the word goes on in its own script, or ends
+            other = "foreign" if letter == "native" else "native"
+            allowed_in_table = allowed_in_table & ~self.compiler.starts_array(other)
         allowed = np.ones(width, dtype=bool)  # ids past the table: padding, never ours to ban
         allowed[: min(size, width)] = allowed_in_table[:width]
         penalty = np.where(allowed, 0.0, -np.inf).astype(np.float32)

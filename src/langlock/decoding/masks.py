@@ -11,6 +11,11 @@ code and URLs and, in prose, only outside the ``strict`` preset (``standard`` pe
 bias instead); every other script (Han, kana, Hangul, Arabic, …) is banned everywhere,
 code comments included, unless the user allows it. Special tokens are never masked (EOS
 and stop tokens must stay reachable).
+
+Words: even where both scripts are open (a prompt that asks for English words), prose never
+switches script inside a word: no token that mixes native and foreign letters side by side
+(``тогожеuser``), and after a native letter no token that starts with a foreign one, and the
+reverse. A hyphen or apostrophe is a word boundary here (``SQL-запрос`` stays possible).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from langlock.policy import Policy
 from langlock.text.scripts import script_of, utf8_length
 
 Mode = Literal["prose", "code", "url"]
+LetterClass = Literal["native", "foreign"]
 _ALWAYS = frozenset({"Common", "Inherited"})
 _LATIN = regex.compile(r"\p{Latin}")
 #: Unassigned, private-use and surrogate code points, controls and invisible format
@@ -97,6 +103,22 @@ class ScriptRule:
             return mode != "prose" or self.latin_in_prose
         return False
 
+    def letter_class(self, char: str) -> LetterClass | None:
+        """Whose letter ``char`` is: the target's (``native``), another script's
+        (``foreign``), or no letter at all (None).
+
+        >>> from langlock.policy import Policy
+        >>> rule = ScriptRule.from_policy(Policy.from_options())
+        >>> [rule.letter_class(c) for c in ("ж", "q", "-", "1")]
+        ['native', 'foreign', None, None]
+        """
+        if not char.isalpha():
+            return None
+        script = script_of(char)
+        if script in self.native:
+            return "native"
+        return None if script in _ALWAYS else "foreign"
+
     def key(self) -> dict[str, Any]:
         """What the rule is, for cache keys."""
         return {
@@ -153,6 +175,10 @@ class MaskCompiler:
         """Tokens allowed in clean prose that carry a Latin letter: what a soft bias targets."""
         return self._clean("latin")
 
+    def starts_array(self, letter: LetterClass) -> np.ndarray:
+        """Tokens whose first character is a ``native`` (or ``foreign``) letter."""
+        return self._clean(f"starts-{letter}")
+
     def scheme_array(self, tail: str = "") -> np.ndarray:
         """Tokens that begin or continue a URL scheme (``https://``, ``www.``) after ``tail``.
 
@@ -183,23 +209,26 @@ class MaskCompiler:
             cache.digest(cache.table_fingerprint(self.table), self.rule.key()) if self.cache else ""
         )
         arrays = cache.load_arrays("masks", key) if self.cache else None
-        names = ("prose", "code", "latin", "h-or-w")
+        names = ("prose", "code", "latin", "h-or-w", "starts-native", "starts-foreign")
         size = len(self.table)
         if arrays is None or any(
             arrays.get(n, np.empty(0)).shape != ((size + 7) // 8,) for n in names
         ):
             special = self._ids_array(self.table.special)
-            prose, code, latin, h_or_w = (np.zeros(size, dtype=bool) for _ in names)
+            built = tuple(np.zeros(size, dtype=bool) for _ in names)
+            prose, code, latin, h_or_w, native, foreign = built
             for i, piece in enumerate(self.table.pieces):
                 prose[i] = self.token_ok(piece, "prose")
                 code[i] = prose[i] or self.token_ok(piece, "code")
                 latin[i] = prose[i] and _LATIN.search(piece.decode("utf-8", "ignore")) is not None
                 h_or_w[i] = piece.lstrip(b" ")[:1] in (b"h", b"w")  # may start a URL scheme
+                first = self.first_letter_class(piece)
+                native[i] = first == "native"
+                foreign[i] = first == "foreign"
             prose |= special
             code |= special
-            latin &= ~special
-            h_or_w &= ~special
-            built = (prose, code, latin, h_or_w)
+            for array in (latin, h_or_w, native, foreign):
+                array &= ~special
             arrays = {n: np.packbits(a) for n, a in zip(names, built, strict=True)}
             if self.cache:
                 cache.save_arrays("masks", key, arrays)
@@ -262,6 +291,7 @@ class MaskCompiler:
         """
         data = pending + piece
         pos = 0
+        previous: LetterClass | None = None
         while pos < len(data):
             need = utf8_length(data[pos])
             if need == 0:
@@ -274,8 +304,39 @@ class MaskCompiler:
                 return False
             if not self.rule.allows(char, mode):
                 return False
+            if mode == "prose" and not unicodedata.combining(char):
+                letter = self.rule.letter_class(char)
+                if letter and previous and letter != previous:
+                    return False  # a script switch inside a word
+                previous = letter
             pos += need
         return True
+
+    def first_letter_class(self, piece: bytes) -> LetterClass | None:
+        """The letter class a token starts with. A token that ends inside its first
+        character counts when every allowed completion of it agrees (``<0xD0>`` can only
+        become a Cyrillic letter); three- and four-byte prefixes are not expanded.
+
+        >>> from langlock.policy import Policy
+        >>> m = MaskCompiler(TokenTable((), frozenset(), "sentencepiece"),
+        ...                  ScriptRule.from_policy(Policy.from_options()))
+        >>> [m.first_letter_class(p) for p in (b"ok", "ж".encode(), b"\\xd0", b"-")]
+        ['foreign', 'native', 'native', None]
+        """
+        if not piece:
+            return None
+        need = utf8_length(piece[0])
+        if 0 < need <= len(piece):
+            char = piece[:need].decode("utf-8", "ignore")
+            return self.rule.letter_class(char) if char else None
+        if need != 2:
+            return None
+        classes = set()
+        for tail in _continuations(1):
+            char = (piece[:1] + tail).decode("utf-8", "ignore")
+            if char and self.rule.allows(char, "prose"):
+                classes.add(self.rule.letter_class(char))
+        return classes.pop() if len(classes) == 1 else None
 
     def _prefix_can_complete(self, prefix: bytes, mode: Mode) -> bool:
         """Can these first bytes of a character end as an allowed character?"""

@@ -1,7 +1,10 @@
 """Where answers come from: llama.cpp (the bundled Gemma or any GGUF), transformers (a Hugging
 Face model folder, or a GGUF through transformers), or any OpenAI-compatible endpoint.
 
-Every backend takes chat messages and returns a ``Generation``. Local backends can lock
+Every backend takes chat messages and returns a ``Generation``. ``repeat_penalty`` (None:
+the engine's own default) maps to llama.cpp's ``repeat_penalty`` (last 64 tokens), to
+transformers' ``repetition_penalty`` (the whole sequence), and to the ``repeat_penalty``
+field that llama.cpp servers accept. Local backends can lock
 decoding (``can_lock``); an endpoint cannot apply a logits processor, so lock strategies are
 skipped for it, with the reason.
 """
@@ -51,6 +54,7 @@ class Backend(Protocol):
         seed: int,
         max_tokens: int,
         lock: LockRequest | None = None,
+        repeat_penalty: float | None = None,
     ) -> Generation: ...
 
 
@@ -84,6 +88,7 @@ class LlamaCppBackend:
         seed: int,
         max_tokens: int,
         lock: LockRequest | None = None,
+        repeat_penalty: float | None = None,
     ) -> Generation:
         import llama_cpp
 
@@ -94,6 +99,8 @@ class LlamaCppBackend:
             "seed": seed,
             "max_tokens": max_tokens,
         }
+        if repeat_penalty is not None:
+            options["repeat_penalty"] = repeat_penalty
         if lock is not None:
             options["logits_processor"] = llama_cpp.LogitsProcessorList([self._lock(lock)])
         started = time.perf_counter()
@@ -142,6 +149,7 @@ class TransformersBackend:
         seed: int,
         max_tokens: int,
         lock: LockRequest | None = None,
+        repeat_penalty: float | None = None,
     ) -> Generation:
         import torch
         from transformers import LogitsProcessorList
@@ -151,7 +159,11 @@ class TransformersBackend:
         )
         processors = LogitsProcessorList([self._lock(lock)] if lock else [])
         torch.manual_seed(seed)
-        sampling = {"do_sample": True, "temperature": temperature} if temperature > 0 else {}
+        sampling: dict[str, Any] = (
+            {"do_sample": True, "temperature": temperature} if temperature > 0 else {}
+        )
+        if repeat_penalty is not None:
+            sampling["repetition_penalty"] = repeat_penalty
         started = time.perf_counter()
         out = self.hf_model.generate(
             **batch,
@@ -209,18 +221,21 @@ class EndpointBackend:
         seed: int,
         max_tokens: int,
         lock: LockRequest | None = None,
+        repeat_penalty: float | None = None,
     ) -> Generation:
         import httpx
 
         if lock is not None:
             raise BackendError(self.cannot_lock_reason)
-        body = {
+        body: dict[str, Any] = {
             "model": self.model,
             "messages": messages,
             "temperature": temperature,
             "seed": seed,
             "max_tokens": max_tokens,
         }
+        if repeat_penalty is not None:  # not an OpenAI field: sent only when asked for
+            body["repeat_penalty"] = repeat_penalty
         started = time.perf_counter()
         try:
             response = self.client.post("chat/completions", json=body)

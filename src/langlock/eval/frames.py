@@ -1,5 +1,11 @@
 """The target-language frame: a system prompt, example exchanges, negative instructions and
-a reminder after the question, per target language (``data/frames/<lang>.toml``)."""
+an optional reminder after the question, per target language (``data/frames/<lang>.toml``).
+
+The built-in frames have no reminder: small models echo it back and then loop on it
+(«(Ответь по-русски.)» ten times over). On 45 built-in prompts with the bundled Gemma under
+frame+lock, dropping it took looping answers from 12 to 7 (no repeat penalty) and from 2
+to 1 (repeat penalty 1.1).
+"""
 
 from __future__ import annotations
 
@@ -23,8 +29,8 @@ class Frame:
 def load_frame(lang: str) -> Frame:
     """The frame for a target language.
 
-    >>> load_frame("ru").reminder
-    '(Ответь по-русски.)'
+    >>> load_frame("ru").system.startswith("Ты — полезный ассистент")
+    True
     """
     file = resources.files("langlock") / "data" / "frames" / f"{lang}.toml"
     if not file.is_file():
@@ -32,7 +38,10 @@ def load_frame(lang: str) -> Frame:
     data = tomllib.loads(file.read_text(encoding="utf-8"))
     examples = tuple((e["user"].strip(), e["assistant"].strip()) for e in data.get("examples", []))
     return Frame(
-        data["system"].strip(), data["negative"].strip(), data["reminder"].strip(), examples
+        data["system"].strip(),
+        data["negative"].strip(),
+        data.get("reminder", "").strip(),
+        examples,
     )
 
 
@@ -43,12 +52,16 @@ def messages_for(question: str, frame: Frame | None = None) -> list[Message]:
     ['user']
     >>> framed = messages_for("Привет", load_frame("ru"))
     >>> [m["role"] for m in framed][:2], framed[-1]["content"]
-    (['system', 'user'], 'Привет\\n\\n(Ответь по-русски.)')
+    (['system', 'user'], 'Привет')
+    >>> from dataclasses import replace
+    >>> messages_for("Привет", replace(load_frame("ru"), reminder="(По-русски.)"))[-1]["content"]
+    'Привет\\n\\n(По-русски.)'
     """
     if frame is None:
         return [{"role": "user", "content": question}]
     messages: list[Message] = [{"role": "system", "content": f"{frame.system}\n{frame.negative}"}]
     for user, assistant in frame.examples:
         messages += [{"role": "user", "content": user}, {"role": "assistant", "content": assistant}]
-    messages.append({"role": "user", "content": f"{question}\n\n{frame.reminder}"})
+    reminder = f"\n\n{frame.reminder}" if frame.reminder else ""
+    messages.append({"role": "user", "content": question + reminder})
     return messages

@@ -518,6 +518,8 @@ def _header(summary: Mapping[str, Any], generations: Sequence[Mapping[str, Any]]
         ("samples", summary.get("samples")),
         ("seed", summary.get("seed")),
         ("max tokens", summary.get("max_tokens")),
+        ("repeat penalty", summary.get("repeat_penalty")),
+        ("lock preset", summary.get("lock_preset")),
         ("created", summary.get("created")),
         ("answers", len(generations)),
     ]

@@ -36,13 +36,29 @@ class Settings:
     samples: int = 2
     seed: int = 0
     max_tokens: int = 256
+    #: None: the backend's own default. The CLI sets 1.1 for local backends (Ollama's
+    #: default); the same value applies to every strategy.
+    repeat_penalty: float | None = None
 
     def fingerprint(self, backend: Backend) -> str:
-        """What makes two generations comparable: model, backend and generation settings
-        (not the scoring preset: answers are re-scored at every summary)."""
+        """What makes two generations comparable: model, backend, generation settings and
+        the frame's text (not the scoring preset: answers are re-scored at every summary)."""
         generation = {k: v for k, v in self.__dict__.items() if k != "preset"}
-        text = json.dumps([backend.name, backend.model, generation], sort_keys=True)
+        frame = _frame_text(self.lang)
+        text = json.dumps([backend.name, backend.model, generation, frame], sort_keys=True)
         return f"{zlib.crc32(text.encode()):08x}"
+
+
+def _frame_text(lang: str) -> str:
+    """The frame as data, so editing it starts a new run rather than mixing answers."""
+    from dataclasses import astuple
+
+    from langlock.eval.frames import load_frame
+
+    try:
+        return json.dumps(astuple(load_frame(lang)), ensure_ascii=False)
+    except ValueError:  # no frame for this language: frame strategies will say so
+        return ""
 
 
 def sample_seed(base: int, prompt_id: str, sample: int) -> int:
@@ -128,7 +144,15 @@ class EvalRun:
     def run_one(self, prompt: EvalPrompt, strategy: Strategy, sample: int) -> Record:
         s = self.settings
         seed = sample_seed(s.seed, prompt.id, sample)
-        task = Task(prompt.prompt, s.lang, self.lock_policy, s.temperature, seed, s.max_tokens)
+        task = Task(
+            prompt.prompt,
+            s.lang,
+            self.lock_policy,
+            s.temperature,
+            seed,
+            s.max_tokens,
+            s.repeat_penalty,
+        )
         record: Record = {
             "run": self.results.fingerprint,
             "id": prompt.id,
@@ -191,6 +215,7 @@ class EvalRun:
             "samples": s.samples,
             "seed": s.seed,
             "max_tokens": s.max_tokens,
+            "repeat_penalty": s.repeat_penalty,
             "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "strategies": names,
             "skipped": self.skipped,

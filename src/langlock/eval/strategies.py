@@ -24,6 +24,7 @@ class Task:
     temperature: float
     seed: int
     max_tokens: int
+    repeat_penalty: float | None = None
 
 
 class Strategy(Protocol):
@@ -57,6 +58,7 @@ class FrameAndLock:
             seed=task.seed,
             max_tokens=task.max_tokens,
             lock=request,
+            repeat_penalty=task.repeat_penalty,
         )
 
 
@@ -71,7 +73,7 @@ def register(strategy: Strategy) -> Strategy:
 
 for _strategy in (
     FrameAndLock("none", "the prompt as it is"),
-    FrameAndLock("frame", "target-language system prompt, examples and reminder", frame=True),
+    FrameAndLock("frame", "target-language system prompt and examples", frame=True),
     FrameAndLock("lock", "locked decoding", lock=True, needs=frozenset({"lock"})),
     FrameAndLock("frame+lock", "frame and locked decoding", True, True, needs=frozenset({"lock"})),
 ):
