@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import socket
+import subprocess
+import sys
 import tempfile
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,3 +25,65 @@ def package_file(package: str, *parts: str) -> Path:
     if spec is None or not spec.submodule_search_locations:
         pytest.skip(f"{package} is not installed")
     return Path(next(iter(spec.submodule_search_locations)), *parts)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until_up(
+    url: str, process: subprocess.Popen[bytes], log: Path, seconds: float = 120
+) -> None:
+    """Wait for a server's ``url`` to answer 200; fail with its log if it dies or stalls."""
+    import httpx
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(log.read_text(errors="replace")[-2000:])
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    process.kill()
+    raise RuntimeError(f"{url} did not come up in {seconds:.0f} s")
+
+
+def start_llama_server(log: Path, port: int | None = None) -> tuple[subprocess.Popen[bytes], str]:
+    """A real llama.cpp server (llama-cpp-python's) running the bundled model."""
+    pytest.importorskip("llama_cpp.server.app")
+    from langlock.decoding.bundled import bundled_model_path
+
+    port = port or free_port()
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "llama_cpp.server", "--model", str(bundled_model_path())),
+            *("--port", str(port), "--host", "127.0.0.1", "--chat_format", "gemma"),
+            *("--n_ctx", "2048", "--model_alias", "gemma3-270m"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("wb"),  # a pipe nobody reads fills up with llama.cpp's load log
+    )
+    url = f"http://127.0.0.1:{port}/v1"
+    wait_until_up(f"{url}/models", process, log)
+    return process, url
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@pytest.fixture(scope="session")
+def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One real llama.cpp server with the bundled model, shared by the tests that need it."""
+    process, url = start_llama_server(tmp_path_factory.mktemp("server") / "server.log")
+    yield url
+    stop(process)

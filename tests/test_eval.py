@@ -4,15 +4,11 @@ and the endpoint backend against a real llama.cpp server."""
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from conftest import free_port
 from langlock.eval.prompts import EvalPrompt, PromptFileError, builtin_prompts, load_prompts
 from langlock.eval.scoring import bootstrap, degeneration, summarize_rows
 from langlock.eval.strategies import STRATEGIES, choose
@@ -64,12 +60,12 @@ def test_strategies_a_backend_cannot_honour_are_skipped_with_the_reason() -> Non
     from langlock.eval.backends import EndpointBackend
 
     endpoint = EndpointBackend("http://127.0.0.1:9/v1", "m")
-    run, skipped = choose(["none", "frame", "lock", "frame+lock"], endpoint)
-    assert [s.name for s in run] == ["none", "frame"]
-    assert set(skipped) == {"lock", "frame+lock"} and "cannot" in skipped["lock"]
-    with pytest.raises(ValueError, match="unknown strategy 'guard'"):
-        choose(["guard"], endpoint)
-    assert {"none", "frame", "lock", "frame+lock"} <= set(STRATEGIES)
+    run, skipped = choose(list(STRATEGIES), endpoint)
+    assert [s.name for s in run] == ["none", "frame", "guard"]  # the guard needs no lock
+    assert set(skipped) == {"lock", "frame+lock", "frame+lock+guard"}
+    assert "cannot" in skipped["lock"]
+    with pytest.raises(ValueError, match="unknown strategy 'pray'"):
+        choose(["pray"], endpoint)
 
 
 def test_degenerate_answers_are_named() -> None:
@@ -196,49 +192,6 @@ def test_lock_strategies_open_the_script_a_trap_prompt_asks_for(
 # ------------------------------------------------------------------ the endpoint backend
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real llama.cpp server (llama-cpp-python's) running the bundled model."""
-    pytest.importorskip("llama_cpp.server.app")
-    from langlock.decoding.bundled import bundled_model_path
-
-    port = free_port()
-    log = tmp_path_factory.mktemp("server") / "server.log"
-    process = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "llama_cpp.server", "--model", str(bundled_model_path())),
-            *("--port", str(port), "--host", "127.0.0.1", "--chat_format", "gemma"),
-            *("--n_ctx", "2048", "--model_alias", "gemma3-270m"),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=log.open("wb"),  # a pipe nobody reads fills up with llama.cpp's load log
-    )
-    url = f"http://127.0.0.1:{port}/v1"
-    import httpx
-
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(log.read_text(errors="replace")[-2000:])
-        try:
-            if httpx.get(f"{url}/models", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.5)
-    else:
-        process.kill()
-        raise RuntimeError("llama.cpp server did not start in 120 s")
-    yield url
-    process.terminate()
-    process.wait(timeout=30)
-
-
 @pytest.mark.slow
 def test_endpoint_backend_against_a_real_llama_cpp_server(
     tmp_path: Path, llama_server: str
@@ -335,3 +288,21 @@ def test_fingerprint_covers_the_repeat_penalty_but_not_the_scoring_preset() -> N
     base = Settings().fingerprint(Backend())  # type: ignore[arg-type]
     assert Settings(preset="strict").fingerprint(Backend()) == base  # type: ignore[arg-type]
     assert Settings(repeat_penalty=1.1).fingerprint(Backend()) != base  # type: ignore[arg-type]
+
+
+@pytest.mark.slow
+def test_guard_strategies_report_attempts_and_added_latency(
+    tmp_path: Path, bundled_backend
+) -> None:  # type: ignore[no-untyped-def]
+    run = small_run(tmp_path, bundled_backend, ["guard", "frame+lock+guard"], max_tokens=16)
+    assert run.execute() is True
+    records = run.records()
+    assert len(records) == 4
+    for r in records:
+        assert 1 <= r["attempts"] <= 3 and r["added_seconds"] >= 0
+        assert (r["attempts"] == 1) == (r["added_seconds"] == 0)
+    rows = {row["strategy"]: row for row in run.summary()["rows"] if row["category"] == "all"}
+    assert set(rows) == {"guard", "frame+lock+guard"}
+    assert all(row["mean_attempts"] >= 1 for row in rows.values())
+    html = run.write_outputs()["report"].read_text(encoding="utf-8")
+    assert "Added s" in html and "frame+lock+guard" in html

@@ -18,9 +18,11 @@ __all__ = [
     "Fixed",
     "Policy",
     "Report",
+    "aguard",
     "available_languages",
     "check",
     "fix",
+    "guard",
     "load_profile",
     "lock",
 ]
@@ -34,4 +36,8 @@ def __getattr__(name: str) -> object:
         from langlock.decoding.lock import lock
 
         return lock
+    if name in ("guard", "aguard"):
+        from langlock import guarding
+
+        return getattr(guarding, name)
     raise AttributeError(f"module 'langlock' has no attribute {name!r}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import stat
 import sys
@@ -1017,7 +1018,11 @@ def eval_command(
     ] = None,
     strategy: Annotated[
         list[str] | None,
-        typer.Option("--strategy", help="none, frame, lock, frame+lock (repeatable; default all)."),
+        typer.Option(
+            "--strategy",
+            help="none, frame, lock, frame+lock, guard, frame+lock+guard, or all (repeatable; "
+            "default: the first four).",
+        ),
     ] = None,
     samples: Annotated[int, typer.Option("--samples", min=1)] = 2,
     temperature: Annotated[float, typer.Option("--temperature", min=0.0)] = 0.7,
@@ -1063,7 +1068,7 @@ def eval_command(
     except (ImportError, FileNotFoundError, OSError, ValueError) as exc:
         raise _die(f"cannot start the {backend.value} backend: {exc}") from None
     try:
-        runnable, skipped = choose(strategy or ["none", "frame", "lock", "frame+lock"], engine)
+        runnable, skipped = choose(_strategy_names(strategy), engine)
     except ValueError as exc:
         raise _die(str(exc)) from None
     for name, why in skipped.items():
@@ -1094,6 +1099,14 @@ def eval_command(
     if not complete:
         console.print("interrupted: re-run the same command to resume", style="yellow")
         raise typer.Exit(130)
+
+
+def _strategy_names(given: list[str] | None) -> list[str]:
+    from langlock.eval.strategies import STRATEGIES
+
+    if not given:
+        return ["none", "frame", "lock", "frame+lock"]
+    return list(STRATEGIES) if "all" in given else given
 
 
 def _eval_backend(name: BackendName, model: str, base_url: str | None, api_key: str | None) -> Any:
@@ -1176,6 +1189,9 @@ def _print_eval_table(summary: dict[str, Any]) -> None:
         verdicts.add_column(column)
     verdicts.add_column("chars", justify="right")
     verdicts.add_column("tok/s", justify="right")
+    guarded = any(r.get("mean_attempts", 1.0) > 1.0 for r in summary["rows"])
+    if guarded:
+        verdicts.add_column("tries (+s)", justify="right")
     kinds = Table(title="answers with a major finding, by kind; LCB line/word pass rates")
     kinds.add_column("strategy")
     for column in ("script", "mixed", "word", "language", "translit", "other", "LPR", "WPR"):
@@ -1192,6 +1208,11 @@ def _print_eval_table(summary: dict[str, Any]) -> None:
             interval(trap["pass_rate"]) if trap and trap["n"] else "–",
             f"{r['mean_chars']:.0f}",
             f"{r['tokens_per_second']:.1f}",
+            *(
+                [f"{r.get('mean_attempts', 1.0):.2f} (+{r.get('mean_added_seconds', 0.0):.1f})"]
+                if guarded
+                else []
+            ),
         )
         other = max((v for k, v in r["kinds"].items() if k not in main), default=0.0)
         kinds.add_row(
@@ -1369,3 +1390,129 @@ def _count_records(source: Path) -> int | None:
         while block := handle.read(1 << 22):
             count += block.count(b"\n")
     return count
+
+
+class GuardStrategyName(StrEnum):
+    regenerate = "regenerate"
+    repair = "repair"
+    annotate = "annotate"
+    block = "block"
+
+
+class StreamModeName(StrEnum):
+    buffer = "buffer"
+    cut = "cut"
+
+
+class UpstreamHelpName(StrEnum):
+    auto = "auto"
+    bias = "bias"
+    off = "off"
+
+
+def _vocab_path(given: Path | None) -> str | None:
+    if given is None:
+        return None
+    if str(given) == "bundled":
+        from langlock.decoding.bundled import bundled_model_path
+
+        return str(bundled_model_path())
+    return str(given)
+
+
+@app.command("serve")
+def serve_command(
+    upstream: Annotated[
+        str, typer.Option("--upstream", help="The OpenAI-compatible server to guard (…/v1).")
+    ],
+    lang: LangOpt = "ru",
+    preset: PresetOpt = PresetName.standard,
+    strategy: Annotated[
+        GuardStrategyName, typer.Option("--strategy", help="What to do with a failing answer.")
+    ] = GuardStrategyName.regenerate,
+    attempts: Annotated[
+        int, typer.Option("--attempts", min=1, max=10, help="Answers per request, at most.")
+    ] = 3,
+    stream_mode: Annotated[
+        StreamModeName,
+        typer.Option(
+            "--stream-mode",
+            help="buffer: hold each sentence until checked; cut: "
+            "release word by word, cut at the first finding.",
+        ),
+    ] = StreamModeName.buffer,
+    frame: Annotated[
+        bool, typer.Option("--frame/--no-frame", help="Frame chat requests in the language.")
+    ] = True,
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8000,
+    api_key: Annotated[
+        str | None,
+        typer.Option(
+            "--api-key",
+            envvar="LANGLOCK_API_KEY",
+            help="Key clients must send.",
+            show_default=False,
+        ),
+    ] = None,
+    upstream_api_key: Annotated[
+        str | None,
+        typer.Option(
+            "--upstream-api-key",
+            envvar="LANGLOCK_UPSTREAM_API_KEY",
+            help="Key sent upstream (default: the client's own).",
+            show_default=False,
+        ),
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=1.0, help="Upstream timeout, s.")
+    ] = 120.0,
+    upstream_vocab: Annotated[
+        Path | None,
+        typer.Option(
+            "--upstream-vocab",
+            help="The served model's GGUF or tokenizer.json ('bundled': the bundled Gemma): "
+            "lets the proxy ban foreign-script tokens upstream through logit_bias.",
+            show_default=False,
+        ),
+    ] = None,
+    upstream_help: Annotated[
+        UpstreamHelpName,
+        typer.Option(
+            "--upstream-help",
+            help="auto: ban foreign-script tokens through logit_bias when --upstream-vocab is "
+            "given; bias: require it; off: check and regenerate only.",
+        ),
+    ] = UpstreamHelpName.auto,
+) -> None:
+    """An OpenAI-compatible proxy that frames, checks and regenerates every answer of an
+    upstream server, streaming included."""
+    try:
+        import uvicorn
+
+        from langlock.guarding.proxy import ClientError, ProxyConfig, ProxySettings, create_app
+    except ImportError as exc:
+        raise _die(
+            f"serve needs the 'serve' extra (pip install 'langlock[serve]'): {exc}"
+        ) from None
+    settings = ProxySettings(lang, preset.value, strategy.value, attempts, stream_mode.value, frame)
+    config = ProxyConfig(
+        upstream,
+        settings,
+        api_key,
+        upstream_api_key,
+        timeout,
+        upstream_help.value,  # type: ignore[arg-type]
+        _vocab_path(upstream_vocab),
+    )
+    try:
+        application = create_app(config)
+    except (ClientError, OSError, ValueError) as exc:
+        raise _die(str(exc)) from None
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if host not in ("127.0.0.1", "localhost", "::1") and not api_key:
+        _stderr_console().print(
+            f"warning: serving on {host} without --api-key: anyone who reaches it can use it",
+            style="yellow",
+        )
+    uvicorn.run(application, host=host, port=port, log_level="warning")

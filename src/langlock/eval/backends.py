@@ -35,6 +35,9 @@ class Generation:
     tokens: int
     seconds: float
     finish: str = "stop"
+    #: Model calls behind this answer, and the time beyond the first (a guard's cost).
+    attempts: int = 1
+    added_seconds: float = 0.0
 
 
 class BackendError(RuntimeError):

@@ -23,6 +23,20 @@ class Frame:
     negative: str
     reminder: str
     examples: tuple[tuple[str, str], ...]
+    #: The guard's words: after a failed answer (``{problems}``), to rewrite one sentence
+    #: (``{sentence}``), to continue a cut stream (``{answer}``); and each finding kind
+    #: in words.
+    correction: str = ""
+    rewrite: str = ""
+    continuation: str = ""
+    problems: tuple[tuple[str, str], ...] = ()
+
+    def framing(self) -> tuple[str, str, str, tuple[tuple[str, str], ...]]:
+        """What shapes a framed request (the guard's words aside)."""
+        return self.system, self.negative, self.reminder, self.examples
+
+    def problem(self, kind: str) -> str:
+        return dict(self.problems).get(kind, kind)
 
 
 @cache
@@ -42,6 +56,10 @@ def load_frame(lang: str) -> Frame:
         data["negative"].strip(),
         data.get("reminder", "").strip(),
         examples,
+        data.get("correction", "").strip(),
+        data.get("rewrite", "").strip(),
+        data.get("continuation", "").strip(),
+        tuple(data.get("problems", {}).items()),
     )
 
 

@@ -611,6 +611,8 @@ def _table_section(
         "<th>Pass rate [95%]</th><th></th><th class='r'>Line pass</th><th class='r'>LPR</th>"
         "<th class='r'>WPR</th><th class='r'>Degenerate</th><th class='r'>Empty</th>"
         "<th class='r'>Mean chars</th><th class='r'>Tokens/s</th><th class='r'>Mean s</th>"
+        "<th class='r' title='model calls per answer (a guard retries)'>Tries</th>"
+        "<th class='r' title='mean seconds beyond the first call'>Added s</th>"
         "</tr></thead>"
     )
     bodies = []
@@ -647,7 +649,7 @@ def _table_section(
             if row is None:
                 trs.append(
                     f'<tr class="skip">{first}<td class="strategy">{escape(s)}</td>'
-                    f'<td colspan="11" class="note">skipped: {escape(str(skipped[s]))}</td></tr>'
+                    f'<td colspan="13" class="note">skipped: {escape(str(skipped[s]))}</td></tr>'
                 )
                 continue
             pr = row.get("pass_rate") or {}
@@ -663,7 +665,9 @@ def _table_section(
                 f"<td class='r'>{pct(row.get('empty_rate'))}</td>"
                 f"<td class='r'>{num(row.get('mean_chars'), 0)}</td>"
                 f"<td class='r'>{num(row.get('tokens_per_second'))}</td>"
-                f"<td class='r'>{num(row.get('mean_seconds'))}</td></tr>"
+                f"<td class='r'>{num(row.get('mean_seconds'))}</td>"
+                f"<td class='r'>{num(row.get('mean_attempts'))}</td>"
+                f"<td class='r'>{num(row.get('mean_added_seconds'))}</td></tr>"
             )
         bodies.append(f'<tbody class="{cls}" data-category="{escape(cat)}">{"".join(trs)}</tbody>')
     return (

@@ -51,12 +51,10 @@ class Settings:
 
 def _frame_text(lang: str) -> str:
     """The frame as data, so editing it starts a new run rather than mixing answers."""
-    from dataclasses import astuple
-
     from langlock.eval.frames import load_frame
 
     try:
-        return json.dumps(astuple(load_frame(lang)), ensure_ascii=False)
+        return json.dumps(load_frame(lang).framing(), ensure_ascii=False)
     except ValueError:  # no frame for this language: frame strategies will say so
         return ""
 
@@ -152,6 +150,7 @@ class EvalRun:
             seed,
             s.max_tokens,
             s.repeat_penalty,
+            self.policy,
         )
         record: Record = {
             "run": self.results.fingerprint,
@@ -171,6 +170,8 @@ class EvalRun:
             "tokens": generation.tokens,
             "seconds": round(generation.seconds, 4),
             "finish": generation.finish,
+            "attempts": generation.attempts,
+            "added_seconds": round(generation.added_seconds, 4),
             "error": None,
         }
         return record | score_answer(generation.text, prompt.prompt, self.policy)

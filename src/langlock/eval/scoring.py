@@ -182,6 +182,10 @@ def _row(
         "mean_chars": fmean(r["chars"] for r in records) if records else 0.0,
         "tokens_per_second": tokens / seconds if seconds else 0.0,
         "mean_seconds": seconds / len(records) if records else 0.0,
+        "mean_attempts": fmean(r.get("attempts", 1) for r in records) if records else 0.0,
+        "mean_added_seconds": (
+            fmean(r.get("added_seconds", 0.0) for r in records) if records else 0.0
+        ),
     }
 
 

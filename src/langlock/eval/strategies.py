@@ -25,6 +25,8 @@ class Task:
     seed: int
     max_tokens: int
     repeat_penalty: float | None = None
+    #: The policy answers are scored by (the guard checks against it).
+    policy: Policy | None = None
 
 
 class Strategy(Protocol):
@@ -62,6 +64,52 @@ class FrameAndLock:
         )
 
 
+@dataclass(frozen=True)
+class Guarded:
+    """The guard (frame, check, regenerate up to ``attempts`` answers), optionally over
+    locked decoding. Its answers count once each; attempts and added latency are kept."""
+
+    name: str
+    description: str
+    lock: bool = False
+    attempts: int = 3
+    needs: frozenset[str] = field(default_factory=frozenset)
+
+    def run(self, backend: Backend, task: Task) -> Generation:
+        from langlock.guarding.core import Guard, GuardConfig
+
+        request = None
+        if self.lock:
+            scripts = requested_scripts(task.lock_policy.profile, task.prompt)
+            request = LockRequest(task.lock_policy, scripts)
+        calls: list[Generation] = []
+
+        def generate(messages: list[dict[str, str]], temperature: float, seed: int) -> str:
+            calls.append(
+                backend.generate(
+                    messages,
+                    temperature=temperature,
+                    seed=seed,
+                    max_tokens=task.max_tokens,
+                    lock=request,
+                    repeat_penalty=task.repeat_penalty,
+                )
+            )
+            return calls[-1].text
+
+        policy = task.policy or Policy.from_options(lang=task.lang)
+        config = GuardConfig(policy, "regenerate", self.attempts)
+        result = Guard(generate, config)(task.prompt, temperature=task.temperature, seed=task.seed)
+        return Generation(
+            result.text or "",
+            sum(c.tokens for c in calls),
+            sum(c.seconds for c in calls),
+            calls[-1].finish,
+            attempts=len(calls),
+            added_seconds=sum(c.seconds for c in calls[1:]),
+        )
+
+
 STRATEGIES: dict[str, Strategy] = {}
 
 
@@ -76,6 +124,13 @@ for _strategy in (
     FrameAndLock("frame", "target-language system prompt and examples", frame=True),
     FrameAndLock("lock", "locked decoding", lock=True, needs=frozenset({"lock"})),
     FrameAndLock("frame+lock", "frame and locked decoding", True, True, needs=frozenset({"lock"})),
+    Guarded("guard", "frame, check, regenerate (up to 3 answers)"),
+    Guarded(
+        "frame+lock+guard",
+        "frame and locked decoding, checked and regenerated",
+        lock=True,
+        needs=frozenset({"lock"}),
+    ),
 ):
     register(_strategy)
 

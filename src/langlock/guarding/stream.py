@@ -1,0 +1,114 @@
+"""Checking an answer while it streams: text is released to the client only once checked.
+
+``buffer`` holds each sentence (up to ``.!?…`` and a space, or a line end) until the text
+through it is checked: a client never sees an unchecked sentence, at the cost of a
+sentence of latency. ``cut`` releases word by word and stops at the first major finding:
+less latency, but a violation judged on a whole line (an English sentence is
+``wrong_language`` only once enough of it is seen) may have begun to reach the client.
+
+Each check looks at a window (the last few lines before the unreleased text, and that
+text), not the whole answer, so a long answer costs the same per sentence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+import regex
+
+from langlock.policy import Policy
+from langlock.text.check import check
+from langlock.text.findings import Finding
+
+StreamMode = Literal["buffer", "cut"]
+STREAM_MODES: tuple[str, ...] = ("buffer", "cut")
+_SENTENCE_END = regex.compile(r"(?:[.!?…]+[\s»\")]|\n)")
+_WORD_END = regex.compile(r"\s")
+#: Lines of released text the window keeps for context (a loop needs three to show).
+_CONTEXT_LINES = 4
+
+
+@dataclass
+class StreamCheck:
+    """Feed chunks with ``push``; each call returns the text that may now be released, and
+    a blocking finding when one appeared (then nothing more is released).
+
+    >>> s = StreamCheck(Policy.from_options(), "buffer")
+    >>> s.push("Привет, как")
+    ''
+    >>> s.push(" дела? Это важный mile")
+    'Привет, как дела? '
+    >>> s.push("stone проекта. Ещё")
+    ''
+    >>> s.stopped.kind, s.stopped.text
+    ('foreign_word', 'milestone')
+    """
+
+    policy: Policy
+    mode: StreamMode = "buffer"
+    prompt: str | None = None
+    text: str = ""
+    released: int = 0
+    stopped: Finding | None = None
+    #: Offsets (into ``text``) where each accepted window was checked; for tests and logs.
+    checks: list[int] = field(default_factory=list)
+
+    def push(self, chunk: str) -> str:
+        if self.stopped is not None:
+            return ""
+        self.text += chunk
+        boundary = self._boundary()
+        return self._release(boundary) if boundary > self.released else ""
+
+    def finish(self) -> str:
+        """The stream ended: check and release whatever is held."""
+        if self.stopped is not None:
+            return ""
+        return self._release(len(self.text)) if len(self.text) > self.released else ""
+
+    @property
+    def held(self) -> str:
+        """Received but not released (a cut discards it)."""
+        return self.text[self.released :]
+
+    def resume(self) -> None:
+        """After a cut: drop the held text and accept a continuation of what was released."""
+        self.text = self.text[: self.released]
+        self.stopped = None
+
+    def _boundary(self, stop: int | None = None) -> int:
+        """The last sentence (buffer) or word (cut) end after what is released, before
+        ``stop``; what is released when there is none."""
+        pattern = _SENTENCE_END if self.mode == "buffer" else _WORD_END
+        ends = [m.end() for m in pattern.finditer(self.text, self.released, stop)]
+        return ends[-1] if ends else self.released
+
+    def _release(self, boundary: int) -> str:
+        start = self._window_start()
+        window = self.text[start:boundary]
+        report = check(window, prompt=self.prompt, policy=self.policy)
+        self.checks.append(boundary)
+        blocking = [f for f in report.findings if f.major and start + f.end > self.released]
+        if blocking:
+            first = min(blocking, key=lambda f: f.start)
+            self.stopped = replace(
+                first,
+                start=first.start + start,
+                end=first.end + start,
+                line=first.line + self.text.count("\n", 0, start),
+            )
+            cut = self._boundary(stop=self.stopped.start)  # the offending sentence is held
+            out, self.released = self.text[self.released : cut], cut
+            return out
+        out, self.released = self.text[self.released : boundary], boundary
+        return out
+
+    def _window_start(self) -> int:
+        start = self.released
+        for _ in range(_CONTEXT_LINES):
+            newline = self.text.rfind("\n", 0, max(start - 1, 0))
+            if newline < 0:
+                return 0
+            start = newline + 1
+        return start
