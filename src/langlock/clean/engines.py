@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import pickle
+import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -22,6 +23,9 @@ from langlock.clean.io import Item
 from langlock.policy import Policy
 
 CHUNK = 256
+#: Ray Data pays a per-batch cost (scheduling, Arrow conversion, object store), so its
+#: chunks are larger.
+RAY_CHUNK = 2048
 
 
 @dataclass(frozen=True)
@@ -64,9 +68,9 @@ def warm_up(spec: CleanerSpec) -> None:
     _cleaner(spec).clean({"text": text})
 
 
-def _chunks(items: Iterable[Item]) -> Iterator[list[Item]]:
+def _chunks(items: Iterable[Item], size: int = CHUNK) -> Iterator[list[Item]]:
     iterator = iter(items)
-    while chunk := list(islice(iterator, CHUNK)):
+    while chunk := list(islice(iterator, size)):
         yield chunk
 
 
@@ -151,20 +155,19 @@ def run_ray(
 
     import ray
 
-    if not ray.is_initialized():
-        options: dict[str, Any] = {"address": address} if address else {"num_cpus": workers}
-        ray.init(include_dashboard=False, log_to_driver=False, **options)
-    context = ray.data.DataContext.get_current()
-    context.execution_options.preserve_order = True
-    context.enable_progress_bars = False
     scratch = Path(tempfile.mkdtemp(prefix="langlock-ray-", dir=os.environ.get("LANGLOCK_SCRATCH")))
     try:
-        spilled: list[tuple[list[Item], str]] = []
-        for n, chunk in enumerate(_chunks(items)):
-            path = scratch / f"{n:08d}.pickle"
-            path.write_bytes(pickle.dumps(_records(chunk)))
-            # Only the items' places are kept: records live in the spilled file.
-            spilled.append(([_placeholder(i) for i in chunk], str(path)))
+        # Ray takes seconds to start its daemons: the input is read and spilled in a
+        # thread meanwhile.
+        spill = _Spill(items, scratch)
+        spill.start()
+        if not ray.is_initialized():
+            options: dict[str, Any] = {"address": address} if address else {"num_cpus": workers}
+            ray.init(include_dashboard=False, log_to_driver=False, **options)
+        context = ray.data.DataContext.get_current()
+        context.execution_options.preserve_order = True
+        context.enable_progress_bars = False
+        spilled = spill.result()
         if not spilled:
             return
         rows = [{"index": n, "path": path} for n, (_, path) in enumerate(spilled)]
@@ -188,6 +191,33 @@ def run_ray(
                 yield item, outcome
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+class _Spill(threading.Thread):
+    """Reads the input and writes chunks of records to the scratch folder, keeping only
+    the items' places in memory."""
+
+    def __init__(self, items: Iterable[Item], scratch: Path) -> None:
+        super().__init__(name="langlock-spill", daemon=True)
+        self.items = items
+        self.scratch = scratch
+        self.spilled: list[tuple[list[Item], str]] = []
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            for n, chunk in enumerate(_chunks(self.items, RAY_CHUNK)):
+                path = self.scratch / f"{n:08d}.pickle"
+                path.write_bytes(pickle.dumps(_records(chunk)))
+                self.spilled.append(([_placeholder(i) for i in chunk], str(path)))
+        except BaseException as exc:  # handed to the caller, which re-raises it
+            self.error = exc
+
+    def result(self) -> list[tuple[list[Item], str]]:
+        self.join()
+        if self.error is not None:
+            raise self.error
+        return self.spilled
 
 
 def _placeholder(item: Item) -> Item:
