@@ -515,7 +515,12 @@ class GuardedStream:
     async def run(self) -> AsyncIterator[bytes]:
         ex = self.exchange
         annotate = self.config.strategy == "annotate"
-        check_stream = StreamCheck(self.config.policy, ex._mode(), user_text(self.question))  # type: ignore[arg-type]
+        check_stream = StreamCheck(
+            self.config.policy,
+            ex._mode(),  # type: ignore[arg-type]
+            user_text(self.question),
+            repair=self.config.strategy == "repair",
+        )
         seen: list[Any] = []  # the blocking finding of each cut attempt
         attempts, finish, failure = 1, "stop", None
         first_content: float | None = None

@@ -25,6 +25,7 @@ StreamMode = Literal["buffer", "cut"]
 STREAM_MODES: tuple[str, ...] = ("buffer", "cut")
 _SENTENCE_END = regex.compile(r"(?:[.!?…]+[\s»\")]|\n)")
 _WORD_END = regex.compile(r"\s")
+_FENCE = regex.compile(r"^[ \t]*```", regex.MULTILINE)
 #: Lines of released text the window keeps for context (a loop needs three to show).
 _CONTEXT_LINES = 4
 
@@ -48,11 +49,16 @@ class StreamCheck:
     policy: Policy
     mode: StreamMode = "buffer"
     prompt: str | None = None
+    #: Apply certain fixes (look-alike letters, invisible characters, mojibake) to held
+    #: text instead of stopping at them.
+    repair: bool = False
     text: str = ""
     released: int = 0
     stopped: Finding | None = None
     #: Offsets (into ``text``) where each accepted window was checked; for tests and logs.
     checks: list[int] = field(default_factory=list)
+    #: Certain fixes applied to held text (``repair``).
+    fixes: list[Finding] = field(default_factory=list)
 
     def push(self, chunk: str) -> str:
         if self.stopped is not None:
@@ -86,10 +92,14 @@ class StreamCheck:
 
     def _release(self, boundary: int) -> str:
         start = self._window_start()
-        window = self.text[start:boundary]
-        report = check(window, prompt=self.prompt, policy=self.policy)
-        self.checks.append(boundary)
-        blocking = [f for f in report.findings if f.major and start + f.end > self.released]
+        for _ in range(3):  # a fix can reveal another finding; three rounds at most
+            report = check(self.text[start:boundary], prompt=self.prompt, policy=self.policy)
+            self.checks.append(boundary)
+            blocking = [f for f in report.findings if f.major and start + f.end > self.released]
+            fixable = all(f.fix is not None and start + f.start >= self.released for f in blocking)
+            if not (blocking and self.repair and fixable):
+                break
+            boundary += self._fix(blocking, start)
         if blocking:
             first = min(blocking, key=lambda f: f.start)
             self.stopped = replace(
@@ -104,11 +114,28 @@ class StreamCheck:
         out, self.released = self.text[self.released : boundary], boundary
         return out
 
+    def _fix(self, findings: list[Finding], start: int) -> int:
+        """Apply the findings' fixes (offsets relative to ``start``); return the change in
+        length."""
+        delta = 0
+        for f in sorted(findings, key=lambda f: f.start, reverse=True):
+            if any(f.start < g.end and g.start < f.end for g in findings if g is not f):
+                continue  # overlapping spans: fix the other one, re-check, then this
+            assert f.fix is not None
+            a, b = start + f.start, start + f.end
+            self.text = self.text[:a] + f.fix + self.text[b:]
+            delta += len(f.fix) - (b - a)
+            self.fixes.append(f)
+        return delta
+
     def _window_start(self) -> int:
+        """Where the checked window begins: a few lines before the held text, and never
+        inside a fenced code block (its fence must be in view, or code reads as prose)."""
         start = self.released
         for _ in range(_CONTEXT_LINES):
             newline = self.text.rfind("\n", 0, max(start - 1, 0))
             if newline < 0:
                 return 0
             start = newline + 1
-        return start
+        fences = [m.start() for m in _FENCE.finditer(self.text, 0, start)]
+        return fences[-1] if len(fences) % 2 else start
