@@ -117,25 +117,20 @@ def run_pool(
             yield from _pair(done, result.get())
 
 
-class _RayCleaner:
-    """A Ray Data actor: builds the cleaner once (word lists load once per actor), then
-    judges chunks that the driver spilled to disk, returning the outcomes pickled (records
-    of any shape are not Arrow rows)."""
-
-    def __init__(self, spec: bytes) -> None:
-        self.spec: CleanerSpec = pickle.loads(spec)
-        _cleaner(self.spec)
-
-    def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
-        out = []
-        for path in batch["path"]:
-            records = pickle.loads(Path(path).read_bytes())
-            outcomes = clean_chunk(self.spec, records)
-            for outcome, record in zip(outcomes, records, strict=True):
-                if outcome.record is record:  # kept as it was: the driver has it already
-                    outcome.record = None
-            out.append(pickle.dumps(outcomes))
-        return {"index": batch["index"], "data": out}
+def _ray_clean(batch: dict[str, Any], spec: bytes) -> dict[str, Any]:
+    """A Ray Data task: judges chunks that the driver spilled to disk and returns the
+    outcomes pickled (records of any shape are not Arrow rows). Worker processes are reused
+    across tasks, so each loads its word lists once (``_cleaner`` is cached per process)."""
+    cleaner_spec: CleanerSpec = pickle.loads(spec)
+    out = []
+    for path in batch["path"]:
+        records = pickle.loads(Path(path).read_bytes())
+        outcomes = clean_chunk(cleaner_spec, records)
+        for outcome, record in zip(outcomes, records, strict=True):
+            if outcome.record is record:  # kept as it was: the driver has it already
+                outcome.record = None
+        out.append(pickle.dumps(outcomes))
+    return {"index": batch["index"], "data": out}
 
 
 def run_ray(
@@ -143,11 +138,13 @@ def run_ray(
 ) -> Iterator[tuple[Item, Outcome | None]]:
     """Ray Data, on an existing cluster (``address``) or a local one with ``workers`` CPUs.
 
-    The driver reads the input once, spilling chunks of records to a scratch folder (disk,
-    not memory); one Dataset of chunk paths then runs through ``map_batches`` on
-    ``workers`` actors, and its results stream back in order while later chunks are still
-    being judged. On a cluster the scratch folder (``LANGLOCK_SCRATCH``, default the system
-    temp folder) must be on storage every node can read.
+    A thread reads the input, spilling chunks of records to a scratch folder (disk, not
+    memory), while Ray starts. Then, wave after wave, every chunk spilled so far runs as a
+    Dataset of chunk paths through ``map_batches`` tasks, at most ``workers`` at a time
+    (worker processes are reused, so word lists load once per process), and the results
+    stream back in order while later chunks are still being judged and spilled. On a
+    cluster the scratch folder (``LANGLOCK_SCRATCH``, default the system temp folder) must
+    be on storage every node can read.
     """
     import os
     import shutil
@@ -167,28 +164,33 @@ def run_ray(
         context = ray.data.DataContext.get_current()
         context.execution_options.preserve_order = True
         context.enable_progress_bars = False
-        spilled = spill.result()
-        if not spilled:
-            return
-        rows = [{"index": n, "path": path} for n, (_, path) in enumerate(spilled)]
-        dataset = ray.data.from_items(rows, override_num_blocks=min(len(rows), 200)).map_batches(
-            _RayCleaner,
-            fn_constructor_kwargs={"spec": pickle.dumps(spec)},
-            batch_size=1,
-            concurrency=workers,
-        )
-        for n, row in enumerate(dataset.iter_rows()):
-            chunk, path = spilled[int(row["index"])]
-            if int(row["index"]) != n:
-                raise RuntimeError("Ray Data returned chunks out of order")
-            records = iter(pickle.loads(Path(path).read_bytes()))
-            restored = [
-                i if i.record is None else Item(i.index, i.source, next(records)) for i in chunk
-            ]
-            for item, outcome in _pair(restored, pickle.loads(row["data"])):
-                if outcome is not None and outcome.status != "rejected" and outcome.record is None:
-                    outcome.record = item.record
-                yield item, outcome
+        done = 0
+        # A wave: every chunk spilled so far (at least one per worker, unless the input ended).
+        while (ready := spill.wait_for(done + workers)) > done:
+            rows = [{"index": n, "path": spill.spilled[n][1]} for n in range(done, ready)]
+            blocks = min(len(rows), 200)
+            dataset = ray.data.from_items(rows, override_num_blocks=blocks).map_batches(
+                _ray_clean,
+                fn_kwargs={"spec": pickle.dumps(spec)},
+                batch_size=1,
+                concurrency=workers,
+            )
+            for n, row in enumerate(dataset.iter_rows(), done):
+                if int(row["index"]) != n:
+                    raise RuntimeError("Ray Data returned chunks out of order")
+                chunk, path = spill.spilled[n]
+                records = iter(pickle.loads(Path(path).read_bytes()))
+                restored = [
+                    i if i.record is None else Item(i.index, i.source, next(records)) for i in chunk
+                ]
+                for item, outcome in _pair(restored, pickle.loads(row["data"])):
+                    kept = outcome is not None and outcome.status != "rejected"
+                    if kept and outcome.record is None:  # type: ignore[union-attr]
+                        outcome.record = item.record  # type: ignore[union-attr]
+                    yield item, outcome
+                Path(path).unlink()
+            done = ready
+        spill.result()  # the reader's error, if it failed
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -203,21 +205,37 @@ class _Spill(threading.Thread):
         self.scratch = scratch
         self.spilled: list[tuple[list[Item], str]] = []
         self.error: BaseException | None = None
+        self.finished = False
+        self.changed = threading.Condition()
 
     def run(self) -> None:
         try:
             for n, chunk in enumerate(_chunks(self.items, RAY_CHUNK)):
                 path = self.scratch / f"{n:08d}.pickle"
                 path.write_bytes(pickle.dumps(_records(chunk)))
-                self.spilled.append(([_placeholder(i) for i in chunk], str(path)))
+                with self.changed:
+                    self.spilled.append(([_placeholder(i) for i in chunk], str(path)))
+                    self.changed.notify_all()
         except BaseException as exc:  # handed to the caller, which re-raises it
             self.error = exc
+        finally:
+            with self.changed:
+                self.finished = True
+                self.changed.notify_all()
 
-    def result(self) -> list[tuple[list[Item], str]]:
+    def wait_for(self, count: int) -> int:
+        """Wait until ``count`` chunks are spilled or the input ended; how many there are.
+        A failed reader stops the run here, with its error."""
+        with self.changed:
+            self.changed.wait_for(lambda: self.finished or len(self.spilled) >= count)
+            if self.error is not None:
+                raise self.error
+            return len(self.spilled)
+
+    def result(self) -> None:
         self.join()
         if self.error is not None:
             raise self.error
-        return self.spilled
 
 
 def _placeholder(item: Item) -> Item:
