@@ -323,7 +323,7 @@ def create_app(config: ProxyConfig) -> FastAPI:
         try:
             body = await _read_body(request)
             settings = config.settings.overridden(body.pop("langlock", None))
-            if body.get("n", 1) != 1:
+            if body.get("n") not in (None, 1):
                 raise ClientError("langlock guards one choice per request: use n=1")
             if endpoint == "chat":
                 messages = body.get("messages")
