@@ -64,6 +64,8 @@ def start_llama_server(log: Path, port: int | None = None) -> tuple[subprocess.P
             *(sys.executable, "-m", "llama_cpp.server", "--model", str(bundled_model_path())),
             *("--port", str(port), "--host", "127.0.0.1", "--chat_format", "gemma"),
             *("--n_ctx", "2048", "--model_alias", "gemma3-270m"),
+            # By default a new request cuts the stream in progress; concurrent clients queue.
+            *("--interrupt_requests", "False"),
         ],
         stdout=subprocess.DEVNULL,
         stderr=log.open("wb"),  # a pipe nobody reads fills up with llama.cpp's load log

@@ -91,7 +91,8 @@ def test_streaming_chat_through_the_official_client(proxy: str) -> None:
     assert text and hashlib.sha256(text.encode()).hexdigest() == last["sha256"]
     assert len({c.id for c in chunks}) == 1
     assert chunks[-1].choices[0].finish_reason in ("stop", "length")
-    assert check(text, prompt=QUESTION[0]["content"]).ok == (last["verdict"] != "failed")
+    assert last["verdict"] in ("pass", "regenerated", "failed")
+    assert check(text, prompt=QUESTION[0]["content"]).ok  # buffer mode sends checked text only
 
 
 def test_text_completions_plain_and_streamed(proxy: str) -> None:

@@ -564,9 +564,9 @@ class GuardedStream:
                     break
                 attempts += 1
                 self.response = await self._continuation(check_stream, attempts)
-            result = self._result(check_stream, seen, failure)
+            result = self._result(check_stream, seen, failed=failure is not None)
             ex.metrics.record(ex.endpoint, result, added=self._mean_hold())
-            delay = (first_release or 0) - (first_content or 0) if first_content else 0.0
+            delay = first_release - first_content if first_release and first_content else 0.0
             ex._log(result, first_token_delay=round(delay, 4), mean_hold=self._mean_hold())
             if failure is not None and self.config.strategy == "block":
                 message = f"langlock blocked the rest of the answer ({failure.kind})"
@@ -618,19 +618,17 @@ class GuardedStream:
             payload = ex.payload(None, options) | {"prompt": ex.body["prompt"] + check_stream.text}
         return await ex.upstream.open_stream(ex.path, payload, ex.headers)
 
-    def _result(self, check_stream: StreamCheck, seen: list[Any], failure: Any) -> GuardResult:
-        """What happened: one record per cut (its blocking finding) and the text sent."""
+    def _result(self, check_stream: StreamCheck, cuts: list[Any], failed: bool) -> GuardResult:
+        """What happened: one record per upstream stream (a cut one carries the finding it
+        was cut at) and the text sent."""
         text = check_stream.text[: check_stream.released]
         report = check(text, prompt=user_text(self.question), policy=self.config.policy)
-        records = [Attempt("stream-cut", "", False, (f,), 0.0) for f in seen if f is not failure]
-        records.append(Attempt("stream", text, report.ok, tuple(report.findings), 0.0))
-        if failure is not None:
+        records = [Attempt("stream-cut", "", False, (f,), 0.0) for f in cuts]
+        if failed:
             verdict: Any = "blocked" if self.config.strategy == "block" else "failed"
-            records.append(Attempt("stream-cut", "", False, (failure,), 0.0))
-        elif not report.ok:
-            verdict = "failed"
         else:
-            verdict = "regenerated" if seen else "pass"
+            records.append(Attempt("stream", text, report.ok, tuple(report.findings), 0.0))
+            verdict = "failed" if not report.ok else ("regenerated" if cuts else "pass")
         return GuardResult(text, verdict, tuple(records), tuple(report.findings))
 
     def _hold(self, arrivals: list[tuple[int, float]], released: int) -> None:
