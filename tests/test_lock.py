@@ -302,3 +302,29 @@ def test_a_word_never_switches_script_even_where_both_are_open() -> None:
     masks.advance(code, [1])
     code.feed(b" `x")  # inside inline code, scripts may touch
     assert 2 in set(masks.row(masks.key(code), len(pieces)).ids.tolist())
+
+
+def test_a_line_written_twice_cannot_be_written_a_third_time() -> None:
+    # The checker's loop rule: three identical lines in a row. The lock bans the third.
+    pieces = (b"", "спектива".encode(), " спектива".encode(), "спек".encode(), "тива".encode())
+    pieces += (b"\n", "другое".encode(), "тива\n".encode(), b"```\n")
+    masks = toy_masks("strict", pieces)
+    state = LockState()
+    masks.advance(state, [1, 5, 1, 5])
+    assert state.repeated_line == "спектива"
+    assert sorted(masks.loop_ban(state).tolist()) == [1, 2, 3]  # the line, spaced, its start
+    lock = LlamaCppLock(masks)
+    scores = np.zeros(len(pieces), dtype=np.float32)
+    lock(np.array([5, 1, 5, 1, 5]), scores)  # a prompt ending in the two copies
+    assert {1, 2, 3} == {i for i in range(len(pieces)) if math.isinf(scores[i])}
+    masks.advance(state, [3])  # had it begun anyway, the rest of the copy stays banned
+    assert sorted(masks.loop_ban(state).tolist()) == [4, 7]
+    once = LockState()
+    masks.advance(once, [1, 5, 6, 5])
+    assert once.repeated_line is None and masks.loop_ban(once) is None
+    blank = LockState()
+    masks.advance(blank, [1, 5, 5, 1, 5])  # a blank line breaks a run of short lines
+    assert masks.loop_ban(blank) is None
+    code = LockState()
+    masks.advance(code, [8, 1, 5, 1, 5])  # inside a code block, repeats are code's business
+    assert masks.loop_ban(code) is None

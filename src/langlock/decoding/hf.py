@@ -56,6 +56,11 @@ class TransformersLock(LogitsProcessor):
             else:  # in place on each row's view; index assignment would copy the rows twice
                 for row in locked:
                     scores[row].add_(penalty)
+        for row, state in enumerate(states):  # a third copy of a line: a loop
+            loop = self.masks.loop_ban(state)
+            if loop is not None and len(loop):
+                ids = torch.from_numpy(loop[loop < width]).to(scores.device)
+                scores[row, ids] = float("-inf")
         return scores
 
     def _states_for(self, ids: np.ndarray) -> list[LockState]:

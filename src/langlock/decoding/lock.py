@@ -1,6 +1,10 @@
 """Apply the masks while a model generates: follow the emitted bytes (pending UTF-8, code,
 URL or prose) and let only allowed tokens through.
 
+Besides scripts, the lock enforces the checker's loop rule in prose: after the same line twice
+in a row, tokens that would write it a third time are banned. A model kept out of the
+scripts it wanted falls into such loops easily (the bundled Gemma did in one answer in ten).
+
 ``LockState`` and ``LockMasks`` are engine-neutral (numpy rows, one per state, built once
 and reused); ``LlamaCppLock`` is llama-cpp-python's ``logits_processor`` (in place), and
 ``langlock.decoding.hf.TransformersLock`` the transformers one. ``lock()`` picks the right
@@ -35,6 +39,7 @@ log = logging.getLogger(__name__)
 _FENCE_LINE = re.compile(r"[ \t]*```")
 _URL_TAIL = re.compile(r"(?:https?://|www\.)[^\s<>\"«»]*$")
 _WORD_TAIL = re.compile(r"[^\s(\[<«\"']*$")
+_PARAGRAPH = 40  # the checker's length past which blank lines do not break a run of lines
 #: How much a Latin-bearing token's logit drops in prose, per preset: ``strict`` bans it
 #: outright, ``standard`` makes it about seven times less likely (names and terms still get
 #: through when the model is sure), ``lenient`` leaves it alone. Tunable: ``latin_bias``.
@@ -68,6 +73,9 @@ class LockState:
     fences: int = 0
     #: Inside a fenced block that has no content line yet.
     empty_block: bool = False
+    #: The last two non-blank lines (stripped) of prose since a break: two identical ones
+    #: make a third a loop (the checker's ``repetition`` rule).
+    recent: tuple[str, ...] = ()
 
     @property
     def mode(self) -> Mode:
@@ -90,6 +98,15 @@ class LockState:
         return word if word and any(s.startswith(word) and s != word for s in URL_SCHEMES) else ""
 
     @property
+    def repeated_line(self) -> str | None:
+        """The line written twice in a row just before this one, when it has a letter or a
+        digit: a third copy would be a loop."""
+        if len(self.recent) == 2 and self.recent[0] == self.recent[1]:
+            line = self.recent[0]
+            return line if any(c.isalnum() for c in line) else None
+        return None
+
+    @property
     def closing_empty_block(self) -> bool:
         """At a line start in a fenced block with nothing in it yet: a fence here would close
         an empty block, which is never content (a model barred from prose spams them)."""
@@ -107,8 +124,13 @@ class LockState:
                 if _FENCE_LINE.match(line):
                     self.fences += 1
                     self.empty_block = self.fences % 2 == 1
+                    self.recent = ()
                 elif line.strip():
                     self.empty_block = False
+                    if not self.fences % 2:
+                        self.recent = (*self.recent[-1:], line.strip())
+                elif self.recent and len(self.recent[-1]) < _PARAGRAPH:
+                    self.recent = ()  # a blank line ends a run of short lines, as in the checker
         else:
             self.line += text
 
@@ -159,6 +181,8 @@ class LockMasks:
         self.latin_bias = LATIN_BIAS[policy.preset.name] if latin_bias is None else latin_bias
         self._rows: dict[tuple[Any, ...], MaskRow] = {}
         self._fences: np.ndarray | None = None
+        self._texts: list[str] | None = None
+        self._loops: dict[tuple[str, bool], np.ndarray] = {}
 
     def key(self, state: LockState) -> StateKey:
         """The mask a state needs: its mode, its pending bytes, where prose bans Latin how far
@@ -237,6 +261,39 @@ class LockMasks:
         probe = np.concatenate([special[special < width][:64], ids[:64]])
         return MaskRow(penalty, ids, probe)
 
+    def loop_ban(self, state: LockState) -> np.ndarray | None:
+        """Ids that would go on writing a third copy of a line just written twice (the
+        checker's loop rule), or None. Only in prose, at a character boundary."""
+        line = state.repeated_line
+        if line is None or state.pending or state.mode != "prose":
+            return None
+        typed = state.line.lstrip()
+        if not line.startswith(typed) or len(typed) == len(line):
+            return None
+        rest, at_start = line[len(typed) :], not typed
+        if (rest, at_start) not in self._loops:
+            if len(self._loops) > 256:
+                self._loops.clear()
+            self._loops[(rest, at_start)] = self._continuing(rest, at_start)
+        return self._loops[(rest, at_start)]
+
+    def _continuing(self, rest: str, at_start: bool) -> np.ndarray:
+        """Tokens whose text is a start of ``rest``, or starts with all of it (leading
+        spaces ignored at a line start). A scan of the vocabulary: tens of milliseconds,
+        once per loop."""
+        if self._texts is None:
+            special = self.table.special
+            self._texts = [
+                "" if i in special else p.decode("utf-8", "ignore")
+                for i, p in enumerate(self.table.pieces)
+            ]
+        ids = []
+        for i, text in enumerate(self._texts):
+            piece = text.lstrip(" \t") if at_start else text
+            if piece and (rest.startswith(piece) or piece.startswith(rest)):
+                ids.append(i)
+        return np.array(ids, dtype=np.int64)
+
     def _fence_starts(self) -> np.ndarray:
         """Tokens that begin a line with a backtick (a fence, after optional indentation)."""
         if self._fences is None:
@@ -298,6 +355,9 @@ class LlamaCppLock:
             warn_all_banned()
             return scores
         np.add(scores, row.penalty, out=scores)
+        loop = self.masks.loop_ban(self.state)
+        if loop is not None and len(loop):
+            scores[loop[loop < len(scores)]] = -np.inf
         return scores
 
 
