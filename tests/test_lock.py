@@ -328,3 +328,9 @@ def test_a_line_written_twice_cannot_be_written_a_third_time() -> None:
     code = LockState()
     masks.advance(code, [8, 1, 5, 1, 5])  # inside a code block, repeats are code's business
     assert masks.loop_ban(code) is None
+    symbols = toy_masks("strict", (b"", b"?", b"\n", b"?\n"))
+    dots = LockState()
+    symbols.advance(dots, [1, 2] * 8)
+    assert symbols.loop_ban(dots) is None  # eight lines of «?»: not yet a loop
+    symbols.advance(dots, [1, 2])
+    assert sorted(symbols.loop_ban(dots).tolist()) == [1, 3]  # the tenth would be

@@ -39,7 +39,9 @@ log = logging.getLogger(__name__)
 _FENCE_LINE = re.compile(r"[ \t]*```")
 _URL_TAIL = re.compile(r"(?:https?://|www\.)[^\s<>\"«»]*$")
 _WORD_TAIL = re.compile(r"[^\s(\[<«\"']*$")
-_PARAGRAPH = 40  # the checker's length past which blank lines do not break a run of lines
+#: The checker's loop rule (``RepetitionDetector``): three identical lines in a row, ten of
+#: symbols only; a blank line breaks a run of lines shorter than forty characters.
+_LOOP_LINES, _LOOP_SYMBOL_LINES, _PARAGRAPH = 3, 10, 40
 #: How much a Latin-bearing token's logit drops in prose, per preset: ``strict`` bans it
 #: outright, ``standard`` makes it about seven times less likely (names and terms still get
 #: through when the model is sure), ``lenient`` leaves it alone. Tunable: ``latin_bias``.
@@ -73,9 +75,10 @@ class LockState:
     fences: int = 0
     #: Inside a fenced block that has no content line yet.
     empty_block: bool = False
-    #: The last two non-blank lines (stripped) of prose since a break: two identical ones
-    #: make a third a loop (the checker's ``repetition`` rule).
-    recent: tuple[str, ...] = ()
+    #: The last non-blank prose line (stripped) and how many times in a row it was written:
+    #: the checker's ``repetition`` rule counts such runs.
+    run_line: str = ""
+    run_count: int = 0
 
     @property
     def mode(self) -> Mode:
@@ -99,11 +102,11 @@ class LockState:
 
     @property
     def repeated_line(self) -> str | None:
-        """The line written twice in a row just before this one, when it has a letter or a
-        digit: a third copy would be a loop."""
-        if len(self.recent) == 2 and self.recent[0] == self.recent[1]:
-            line = self.recent[0]
-            return line if any(c.isalnum() for c in line) else None
+        """The line whose next copy would make a loop by the checker's rule: one with a
+        letter or digit written twice in a row, or one of symbols only written nine times."""
+        wordy = any(c.isalnum() for c in self.run_line)
+        if self.run_count >= (_LOOP_LINES if wordy else _LOOP_SYMBOL_LINES) - 1:
+            return self.run_line
         return None
 
     @property
@@ -124,13 +127,15 @@ class LockState:
                 if _FENCE_LINE.match(line):
                     self.fences += 1
                     self.empty_block = self.fences % 2 == 1
-                    self.recent = ()
+                    self.run_line, self.run_count = "", 0
                 elif line.strip():
                     self.empty_block = False
                     if not self.fences % 2:
-                        self.recent = (*self.recent[-1:], line.strip())
-                elif self.recent and len(self.recent[-1]) < _PARAGRAPH:
-                    self.recent = ()  # a blank line ends a run of short lines, as in the checker
+                        key = line.strip()
+                        same = key == self.run_line
+                        self.run_line, self.run_count = key, self.run_count + 1 if same else 1
+                elif len(self.run_line) < _PARAGRAPH:
+                    self.run_line, self.run_count = "", 0  # a blank line ends a run of short lines
         else:
             self.line += text
 
