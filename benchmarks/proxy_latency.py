@@ -68,8 +68,7 @@ def start_proxy(upstream: str, log: Path, *args: str) -> tuple[subprocess.Popen[
 
 
 def messages(prompt: str, framed: bool) -> list[dict[str, str]]:
-    from langlock.eval.frames import load_frame
-    from langlock.guarding.core import frame_conversation
+    from langlock.eval.frames import frame_conversation, load_frame
 
     question = [{"role": "user", "content": prompt}]
     return frame_conversation(question, load_frame("ru")) if framed else question

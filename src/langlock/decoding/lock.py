@@ -33,15 +33,16 @@ from langlock.decoding.masks import (
 )
 from langlock.decoding.token_bytes import TokenTable
 from langlock.policy import Policy, script_name
+from langlock.text.detectors import RepetitionDetector
 from langlock.text.scripts import utf8_length
 
 log = logging.getLogger(__name__)
 _FENCE_LINE = re.compile(r"[ \t]*```")
 _URL_TAIL = re.compile(r"(?:https?://|www\.)[^\s<>\"«»]*$")
 _WORD_TAIL = re.compile(r"[^\s(\[<«\"']*$")
-#: The checker's loop rule (``RepetitionDetector``): three identical lines in a row, ten of
-#: symbols only; a blank line breaks a run of lines shorter than forty characters.
-_LOOP_LINES, _LOOP_SYMBOL_LINES, _PARAGRAPH = 3, 10, 40
+#: The checker's loop rule, read from its detector: ``min_run`` identical lines in a row,
+#: ``long_run`` of symbols only; a blank line breaks a run of lines shorter than ``paragraph``.
+_LOOPS = RepetitionDetector()
 #: How much a Latin-bearing token's logit drops in prose, per preset: ``strict`` bans it
 #: outright, ``standard`` makes it about seven times less likely (names and terms still get
 #: through when the model is sure), ``lenient`` leaves it alone. Tunable: ``latin_bias``.
@@ -105,7 +106,7 @@ class LockState:
         """The line whose next copy would make a loop by the checker's rule: one with a
         letter or digit written twice in a row, or one of symbols only written nine times."""
         wordy = any(c.isalnum() for c in self.run_line)
-        if self.run_count >= (_LOOP_LINES if wordy else _LOOP_SYMBOL_LINES) - 1:
+        if self.run_count >= (_LOOPS.min_run if wordy else _LOOPS.long_run) - 1:
             return self.run_line
         return None
 
@@ -134,7 +135,7 @@ class LockState:
                         key = line.strip()
                         same = key == self.run_line
                         self.run_line, self.run_count = key, self.run_count + 1 if same else 1
-                elif len(self.run_line) < _PARAGRAPH:
+                elif len(self.run_line) < _LOOPS.paragraph:
                     self.run_line, self.run_count = "", 0  # a blank line ends a run of short lines
         else:
             self.line += text

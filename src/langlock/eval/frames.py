@@ -10,6 +10,7 @@ to 1 (repeat penalty 1.1).
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -77,9 +78,22 @@ def messages_for(question: str, frame: Frame | None = None) -> list[Message]:
     """
     if frame is None:
         return [{"role": "user", "content": question}]
-    messages: list[Message] = [{"role": "system", "content": f"{frame.system}\n{frame.negative}"}]
-    for user, assistant in frame.examples:
-        messages += [{"role": "user", "content": user}, {"role": "assistant", "content": assistant}]
     reminder = f"\n\n{frame.reminder}" if frame.reminder else ""
-    messages.append({"role": "user", "content": question + reminder})
-    return messages
+    return frame_conversation([{"role": "user", "content": question + reminder}], frame)
+
+
+def frame_conversation(messages: Sequence[Message], frame: Frame) -> list[Message]:
+    """The frame around a conversation: its system prompt (before the caller's own) and its
+    example exchanges before the first user turn.
+
+    >>> framed = frame_conversation([{"role": "user", "content": "Привет"}], load_frame("ru"))
+    >>> [m["role"] for m in framed][:3], framed[-1]["content"]
+    (['system', 'user', 'assistant'], 'Привет')
+    """
+    own = [m for m in messages if m.get("role") == "system"]
+    rest = [m for m in messages if m.get("role") != "system"]
+    system = "\n".join([frame.system, frame.negative, *(str(m["content"]) for m in own)])
+    framed: list[Message] = [{"role": "system", "content": system}]
+    for user, assistant in frame.examples:
+        framed += [{"role": "user", "content": user}, {"role": "assistant", "content": assistant}]
+    return framed + [dict(m) for m in rest]

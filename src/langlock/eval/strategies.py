@@ -12,6 +12,7 @@ from typing import Protocol
 from langlock.eval.backends import Backend, Generation, LockRequest
 from langlock.eval.frames import load_frame, messages_for
 from langlock.policy import Policy, requested_scripts
+from langlock.text.check import policy_for
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,13 @@ class Task:
     repeat_penalty: float | None = None
     #: The policy answers are scored by (the guard checks against it).
     policy: Policy | None = None
+
+    def lock_request(self) -> LockRequest:
+        """Lock under the lock policy; scripts the prompt legitimately asks for stay open
+        («по-китайски» opens Han)."""
+        return LockRequest(
+            self.lock_policy, requested_scripts(self.lock_policy.profile, self.prompt)
+        )
 
 
 class Strategy(Protocol):
@@ -49,11 +57,7 @@ class FrameAndLock:
 
     def run(self, backend: Backend, task: Task) -> Generation:
         frame = load_frame(task.lang) if self.frame else None
-        request = None
-        if self.lock:
-            # Scripts the prompt legitimately asks for stay open («по-китайски» opens Han).
-            scripts = requested_scripts(task.lock_policy.profile, task.prompt)
-            request = LockRequest(task.lock_policy, scripts)
+        request = task.lock_request() if self.lock else None
         return backend.generate(
             messages_for(task.prompt, frame),
             temperature=task.temperature,
@@ -78,10 +82,7 @@ class Guarded:
     def run(self, backend: Backend, task: Task) -> Generation:
         from langlock.guarding.core import Guard, GuardConfig
 
-        request = None
-        if self.lock:
-            scripts = requested_scripts(task.lock_policy.profile, task.prompt)
-            request = LockRequest(task.lock_policy, scripts)
+        request = task.lock_request() if self.lock else None
         calls: list[Generation] = []
 
         def generate(messages: list[dict[str, str]], temperature: float, seed: int) -> str:
@@ -97,7 +98,7 @@ class Guarded:
             )
             return calls[-1].text
 
-        policy = task.policy or Policy.from_options(lang=task.lang)
+        policy = task.policy or policy_for(task.lang, "standard")
         config = GuardConfig(policy, "regenerate", self.attempts)
         result = Guard(generate, config)(task.prompt, temperature=task.temperature, seed=task.seed)
         return Generation(

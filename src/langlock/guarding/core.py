@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import regex
 
-from langlock.eval.frames import Frame, Message, load_frame
+from langlock.eval.frames import Frame, Message, frame_conversation, load_frame
 from langlock.policy import Policy
 from langlock.text.check import check
 from langlock.text.findings import Finding, Report
@@ -112,23 +112,6 @@ class GuardConfig:
     @property
     def frame_data(self) -> Frame:
         return load_frame(self.policy.lang)
-
-
-def frame_conversation(messages: Sequence[Message], frame: Frame) -> list[Message]:
-    """The frame around a conversation: its system prompt (before the caller's own) and its
-    example exchanges before the first user turn.
-
-    >>> framed = frame_conversation([{"role": "user", "content": "Привет"}], load_frame("ru"))
-    >>> [m["role"] for m in framed][:3], framed[-1]["content"]
-    (['system', 'user', 'assistant'], 'Привет')
-    """
-    own = [m for m in messages if m.get("role") == "system"]
-    rest = [m for m in messages if m.get("role") != "system"]
-    system = "\n".join([frame.system, frame.negative, *(str(m["content"]) for m in own)])
-    framed: list[Message] = [{"role": "system", "content": system}]
-    for user, assistant in frame.examples:
-        framed += [{"role": "user", "content": user}, {"role": "assistant", "content": assistant}]
-    return framed + [dict(m) for m in rest]
 
 
 def user_text(messages: Sequence[Message]) -> str:

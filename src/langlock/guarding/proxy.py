@@ -27,7 +27,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
 from prometheus_client import generate_latest as prometheus_text
 
-from langlock.eval.frames import Message
+from langlock.eval.frames import Message, frame_conversation
 from langlock.guarding.bias import ban_bias, merged_bias, vocabulary
 from langlock.guarding.core import (
     STRATEGIES,
@@ -36,13 +36,12 @@ from langlock.guarding.core import (
     GuardConfig,
     GuardResult,
     corrected,
-    frame_conversation,
     retry_options,
     user_text,
 )
 from langlock.guarding.stream import STREAM_MODES, StreamCheck
 from langlock.policy import Policy
-from langlock.text.check import check
+from langlock.text.check import check, policy_for
 
 log = logging.getLogger("langlock.serve")
 UpstreamHelp = Literal["auto", "bias", "off"]
@@ -80,7 +79,7 @@ class ProxySettings:
         if not isinstance(self.attempts, int) or not 1 <= self.attempts <= 10:
             raise ClientError("attempts must be an integer from 1 to 10")
         try:
-            _policy(self.lang, self.preset)
+            policy_for(self.lang, self.preset)
         except ValueError as exc:
             raise ClientError(str(exc)) from None
 
@@ -112,15 +111,6 @@ class UpstreamError(RuntimeError):
         super().__init__(message)
         self.status = status
         self.body = body
-
-
-def _policy(lang: str, preset: str) -> Policy:
-    return _POLICIES.get((lang, preset)) or _POLICIES.setdefault(
-        (lang, preset), Policy.from_options(lang=lang, preset=preset)
-    )
-
-
-_POLICIES: dict[tuple[str, str], Policy] = {}
 
 
 def error_body(message: str, kind: str, code: str | int | None = None) -> dict[str, Any]:
@@ -276,7 +266,7 @@ def create_app(config: ProxyConfig) -> FastAPI:
     config.settings.validate()
     app = FastAPI(title="langlock proxy", docs_url=None, redoc_url=None)
     upstream = Upstream(config)
-    upstream.ban(_policy(config.settings.lang, config.settings.preset))  # built before serving
+    upstream.ban(policy_for(config.settings.lang, config.settings.preset))  # built before serving
     metrics = Metrics()
     app.state.metrics = metrics
     app.state.upstream = upstream
@@ -334,7 +324,7 @@ def create_app(config: ProxyConfig) -> FastAPI:
         except ClientError as exc:
             return JSONResponse(error_body(str(exc), "invalid_request_error"), status_code=400)
         headers = upstream.headers(request)
-        ban = upstream.ban(_policy(settings.lang, settings.preset))
+        ban = upstream.ban(policy_for(settings.lang, settings.preset))
         if ban:
             body["logit_bias"] = merged_bias(body.get("logit_bias"), ban)
         exchange = Exchange(endpoint, body, settings, headers, upstream, metrics, started)
@@ -382,7 +372,7 @@ class Exchange:
 
     @property
     def policy(self) -> Policy:
-        return _policy(self.settings.lang, self.settings.preset)
+        return policy_for(self.settings.lang, self.settings.preset)
 
     @property
     def path(self) -> str:
@@ -461,9 +451,7 @@ class Exchange:
                     "strategy": self.settings.strategy,
                     "verdict": result.verdict,
                     "attempts": result.generations,
-                    "kinds": sorted(
-                        {f.kind for a in result.attempts for f in a.findings if f.major}
-                    ),
+                    "kinds": _major_kinds(result),
                     "seconds": round(time.perf_counter() - self.started, 4),
                     "added_seconds": round(result.added_seconds, 4),
                     **extra,
@@ -537,10 +525,7 @@ class GuardedStream:
                             now = time.perf_counter()
                             first_content = first_content or now
                             arrivals.append((len(check_stream.text) + len(text), now))
-                            out = text if annotate else check_stream.push(text)
-                            if annotate:
-                                check_stream.text += text
-                                check_stream.released = len(check_stream.text)
+                            out = check_stream.accept(text) if annotate else check_stream.push(text)
                             if out:
                                 first_release = first_release or time.perf_counter()
                                 self._hold(arrivals, check_stream.released)
@@ -681,11 +666,15 @@ def _summed_usage(replies: list[dict[str, Any]]) -> dict[str, int]:
     return usage
 
 
+def _major_kinds(result: GuardResult) -> list[str]:
+    """Kinds of the major findings in any attempt."""
+    return sorted({f.kind for a in result.attempts for f in a.findings if f.major})
+
+
 def _guard_headers(result: GuardResult) -> dict[str, str]:
-    kinds = sorted({f.kind for a in result.attempts for f in a.findings if f.major})
     return {
         "x-langlock-attempts": str(result.generations),
         "x-langlock-verdict": result.verdict,
-        "x-langlock-findings": ",".join(kinds),
+        "x-langlock-findings": ",".join(_major_kinds(result)),
         "x-langlock-added-seconds": f"{result.added_seconds:.4f}",
     }
