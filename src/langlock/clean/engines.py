@@ -1,8 +1,9 @@
 """Where records are judged: in this process, a local process pool, or Ray Data.
 
-All engines take numbered items in order and give back (item, outcome) in the same order,
-so every engine writes the same bytes. At most a bounded window of chunks is in flight, so
-memory stays flat however large the input is.
+Every engine takes the input's pieces in order (blocks of raw lines, or chunks of records)
+and gives back each piece ``Judged`` (parsed, judged and rendered in a worker), in the same
+order, so every engine writes the same bytes. At most a bounded window of pieces is in
+flight, so memory stays flat however large the input is.
 """
 
 from __future__ import annotations
@@ -14,17 +15,20 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from langlock.clean.cleaner import Outcome, RecordCleaner
-from langlock.clean.io import Item
+from langlock.clean.cleaner import RecordCleaner
+from langlock.clean.io import Kind, Piece, piece_items
+from langlock.clean.judging import Judged, judge
 from langlock.policy import Policy
 
+#: Pieces for a local pool: blocks of about 1 MB of lines, or 256 records.
+BLOCK_BYTES = 1 << 20
 CHUNK = 256
 #: Ray Data pays a per-batch cost (scheduling, Arrow conversion, object store), so its
-#: chunks are larger.
+#: pieces are larger.
+RAY_BLOCK_BYTES = 4 << 20
 RAY_CHUNK = 2048
 
 
@@ -54,9 +58,9 @@ def _cleaner(spec: CleanerSpec) -> RecordCleaner:
     return spec.build()
 
 
-def clean_chunk(spec: CleanerSpec, records: list[dict[str, Any]]) -> list[Outcome]:
-    cleaner = _cleaner(spec)
-    return [cleaner.clean(r) for r in records]
+def judge_piece(spec: CleanerSpec, output_kind: Kind, piece: Piece) -> Judged:
+    """What a worker does with one piece: parse it, judge every record, render the results."""
+    return judge(_cleaner(spec), piece_items(piece), output_kind)
 
 
 def warm_up(spec: CleanerSpec) -> None:
@@ -68,83 +72,65 @@ def warm_up(spec: CleanerSpec) -> None:
     _cleaner(spec).clean({"text": text})
 
 
-def _chunks(items: Iterable[Item], size: int = CHUNK) -> Iterator[list[Item]]:
-    iterator = iter(items)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
-
-
-def _records(chunk: list[Item]) -> list[dict[str, Any]]:
-    return [i.record for i in chunk if i.record is not None]
-
-
-def _pair(chunk: list[Item], outcomes: list[Outcome]) -> Iterator[tuple[Item, Outcome | None]]:
-    """Put the outcomes back beside their items (unreadable items have none)."""
-    results = iter(outcomes)
-    for item in chunk:
-        yield item, (next(results) if item.record is not None else None)
-
-
-def run_inline(spec: CleanerSpec, items: Iterable[Item]) -> Iterator[tuple[Item, Outcome | None]]:
+def run_inline(spec: CleanerSpec, output_kind: Kind, pieces: Iterable[Piece]) -> Iterator[Judged]:
     """One process: the baseline the others are measured against."""
-    for chunk in _chunks(items):
-        yield from _pair(chunk, clean_chunk(spec, _records(chunk)))
+    for piece in pieces:
+        yield judge_piece(spec, output_kind, piece)
 
 
 def run_pool(
-    spec: CleanerSpec, items: Iterable[Item], workers: int
-) -> Iterator[tuple[Item, Outcome | None]]:
-    """A local process pool; at most ``4 × workers`` chunks in flight (``Pool.imap`` would
+    spec: CleanerSpec, output_kind: Kind, pieces: Iterable[Piece], workers: int
+) -> Iterator[Judged]:
+    """A local process pool; at most ``4 × workers`` pieces in flight (``Pool.imap`` would
     read the whole input ahead)."""
     import multiprocessing
 
     if workers <= 1:
-        yield from run_inline(spec, items)
+        yield from run_inline(spec, output_kind, pieces)
         return
     # Load the word lists before forking: the workers share those pages instead of each
     # loading its own copy (memory stays near one process's, not N times it).
     warm_up(spec)
     gc.freeze()
     with multiprocessing.get_context("fork").Pool(workers) as pool:
-        window: deque[tuple[list[Item], Any]] = deque()
-        for chunk in _chunks(items):
-            window.append((chunk, pool.apply_async(clean_chunk, (spec, _records(chunk)))))
+        window: deque[Any] = deque()
+        for piece in pieces:
+            window.append(pool.apply_async(judge_piece, (spec, output_kind, piece)))
             if len(window) >= 4 * workers:
-                done, result = window.popleft()
-                yield from _pair(done, result.get())
+                yield window.popleft().get()
         while window:
-            done, result = window.popleft()
-            yield from _pair(done, result.get())
+            yield window.popleft().get()
 
 
-def _ray_clean(batch: dict[str, Any], spec: bytes) -> dict[str, Any]:
-    """A Ray Data task: judges chunks that the driver spilled to disk and returns the
-    outcomes pickled (records of any shape are not Arrow rows). Worker processes are reused
-    across tasks, so each loads its word lists once (``_cleaner`` is cached per process)."""
+def _ray_judge(batch: dict[str, Any], spec: bytes, output_kind: Kind) -> dict[str, Any]:
+    """A Ray Data task: judges pieces that the driver spilled to disk and returns them
+    ``Judged``, pickled. Worker processes are reused across tasks, so each loads its word
+    lists once (``_cleaner`` is cached per process)."""
     cleaner_spec: CleanerSpec = pickle.loads(spec)
-    out = []
-    for path in batch["path"]:
-        records = pickle.loads(Path(path).read_bytes())
-        outcomes = clean_chunk(cleaner_spec, records)
-        for outcome, record in zip(outcomes, records, strict=True):
-            if outcome.record is record:  # kept as it was: the driver has it already
-                outcome.record = None
-        out.append(pickle.dumps(outcomes))
-    return {"index": batch["index"], "data": out}
+    judged = [
+        pickle.dumps(judge_piece(cleaner_spec, output_kind, pickle.loads(Path(p).read_bytes())))
+        for p in batch["path"]
+    ]
+    return {"index": batch["index"], "data": judged}
 
 
 def run_ray(
-    spec: CleanerSpec, items: Iterable[Item], workers: int, address: str | None = None
-) -> Iterator[tuple[Item, Outcome | None]]:
+    spec: CleanerSpec,
+    output_kind: Kind,
+    pieces: Iterable[Piece],
+    workers: int,
+    address: str | None = None,
+) -> Iterator[Judged]:
     """Ray Data, on an existing cluster (``address``) or a local one with ``workers`` CPUs.
 
-    A thread reads the input, spilling chunks of records to a scratch folder (disk, not
-    memory), while Ray starts. Then, wave after wave, every chunk spilled so far runs as a
-    Dataset of chunk paths through ``map_batches`` tasks, at most ``workers`` at a time
-    (worker processes are reused, so word lists load once per process), and the results
-    stream back in order while later chunks are still being judged and spilled. On a
-    cluster the scratch folder (``LANGLOCK_SCRATCH``, default the system temp folder) must
-    be on storage every node can read.
+    A thread reads the input, spilling its pieces to a scratch folder (disk, not memory),
+    while Ray starts. Then, wave after wave, every piece spilled so far runs as a Dataset of
+    paths through ``map_batches`` tasks, as many at a time as the cluster has CPUs, and the
+    results stream back in order while later pieces are still being judged and spilled.
+    Tasks rather than an actor pool: worker processes outlive a wave, so each loads its word
+    lists once, where every wave would start new actors. On a cluster the scratch folder
+    (``LANGLOCK_SCRATCH``, default the system temp folder) must be on storage every node can
+    read.
     """
     import os
     import shutil
@@ -156,7 +142,7 @@ def run_ray(
     try:
         # Ray takes seconds to start its daemons: the input is read and spilled in a
         # thread meanwhile.
-        spill = _Spill(items, scratch)
+        spill = _Spill(pieces, scratch)
         spill.start()
         if not ray.is_initialized():
             options: dict[str, Any] = {"address": address} if address else {"num_cpus": workers}
@@ -165,30 +151,20 @@ def run_ray(
         context.execution_options.preserve_order = True
         context.enable_progress_bars = False
         done = 0
-        # A wave: every chunk spilled so far (at least one per worker, unless the input ended).
+        # A wave: every piece spilled so far (at least one per worker, unless the input ended).
         while (ready := spill.wait_for(done + workers)) > done:
-            rows = [{"index": n, "path": spill.spilled[n][1]} for n in range(done, ready)]
-            blocks = min(len(rows), 200)
-            dataset = ray.data.from_items(rows, override_num_blocks=blocks).map_batches(
-                _ray_clean,
-                fn_kwargs={"spec": pickle.dumps(spec)},
+            rows = [{"index": n, "path": spill.spilled[n]} for n in range(done, ready)]
+            dataset = ray.data.from_items(rows, override_num_blocks=min(len(rows), 200))
+            judged = dataset.map_batches(
+                _ray_judge,
+                fn_kwargs={"spec": pickle.dumps(spec), "output_kind": output_kind},
                 batch_size=1,
-                concurrency=workers,
             )
-            for n, row in enumerate(dataset.iter_rows(), done):
+            for n, row in enumerate(judged.iter_rows(), done):
                 if int(row["index"]) != n:
-                    raise RuntimeError("Ray Data returned chunks out of order")
-                chunk, path = spill.spilled[n]
-                records = iter(pickle.loads(Path(path).read_bytes()))
-                restored = [
-                    i if i.record is None else Item(i.index, i.source, next(records)) for i in chunk
-                ]
-                for item, outcome in _pair(restored, pickle.loads(row["data"])):
-                    kept = outcome is not None and outcome.status != "rejected"
-                    if kept and outcome.record is None:  # type: ignore[union-attr]
-                        outcome.record = item.record  # type: ignore[union-attr]
-                    yield item, outcome
-                Path(path).unlink()
+                    raise RuntimeError("Ray Data returned pieces out of order")
+                yield pickle.loads(row["data"])
+                Path(spill.spilled[n]).unlink()
             done = ready
         spill.result()  # the reader's error, if it failed
     finally:
@@ -196,25 +172,25 @@ def run_ray(
 
 
 class _Spill(threading.Thread):
-    """Reads the input and writes chunks of records to the scratch folder, keeping only
-    the items' places in memory."""
+    """Reads the input and writes its pieces to the scratch folder, keeping only their
+    paths in memory."""
 
-    def __init__(self, items: Iterable[Item], scratch: Path) -> None:
+    def __init__(self, pieces: Iterable[Piece], scratch: Path) -> None:
         super().__init__(name="langlock-spill", daemon=True)
-        self.items = items
+        self.pieces = pieces
         self.scratch = scratch
-        self.spilled: list[tuple[list[Item], str]] = []
+        self.spilled: list[str] = []
         self.error: BaseException | None = None
         self.finished = False
         self.changed = threading.Condition()
 
     def run(self) -> None:
         try:
-            for n, chunk in enumerate(_chunks(self.items, RAY_CHUNK)):
+            for n, piece in enumerate(self.pieces):
                 path = self.scratch / f"{n:08d}.pickle"
-                path.write_bytes(pickle.dumps(_records(chunk)))
+                path.write_bytes(pickle.dumps(piece))
                 with self.changed:
-                    self.spilled.append(([_placeholder(i) for i in chunk], str(path)))
+                    self.spilled.append(str(path))
                     self.changed.notify_all()
         except BaseException as exc:  # handed to the caller, which re-raises it
             self.error = exc
@@ -224,7 +200,7 @@ class _Spill(threading.Thread):
                 self.changed.notify_all()
 
     def wait_for(self, count: int) -> int:
-        """Wait until ``count`` chunks are spilled or the input ended; how many there are.
+        """Wait until ``count`` pieces are spilled or the input ended; how many there are.
         A failed reader stops the run here, with its error."""
         with self.changed:
             self.changed.wait_for(lambda: self.finished or len(self.spilled) >= count)
@@ -236,8 +212,3 @@ class _Spill(threading.Thread):
         self.join()
         if self.error is not None:
             raise self.error
-
-
-def _placeholder(item: Item) -> Item:
-    """An item without its record (kept on disk), marked readable with an empty dict."""
-    return item if item.record is None else Item(item.index, item.source, {})

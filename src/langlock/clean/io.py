@@ -1,9 +1,10 @@
 """Streaming readers and atomic writers for corpora: JSONL (also ``.gz``/``.zst``), Parquet,
 CSV, a ``datasets`` folder saved with ``save_to_disk``, and plain text.
 
-Readers yield ``Item``s one at a time (memory stays flat on inputs larger than RAM); a line
-that is not JSON, not UTF-8 or not an object becomes an ``Item`` with an error, never an
-exception, so the run accounts for it. Writers write to a temporary file beside the target
+Readers stream (memory stays flat on inputs larger than RAM): line-based files in blocks of
+raw lines that workers parse, other kinds as ``Item``s. A line that is not JSON, not UTF-8
+or not an object becomes an ``Item`` with an error, never an exception, so the run accounts
+for it. Writers write to a temporary file beside the target
 and rename it only when the whole run succeeded.
 """
 
@@ -11,12 +12,12 @@ from __future__ import annotations
 
 import csv
 import gzip
-import io
 import json
 import os
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 
@@ -28,11 +29,44 @@ KINDS = ("jsonl", "parquet", "csv", "hf", "text")
 class Item:
     """One input record, or why one could not be read."""
 
-    index: int
     source: str
     record: dict[str, Any] | None
     error: str | None = None
     raw: str | None = None
+
+
+@dataclass(frozen=True)
+class LineBlock:
+    """Whole lines of a line-based file (JSONL or text), not yet parsed: what a worker gets,
+    so that decoding and parsing happen in the workers, not in the process that reads."""
+
+    kind: str  # "jsonl" or "text"
+    name: str
+    first_line: int
+    data: bytes
+
+    def items(self) -> Iterator[Item]:
+        """The block's records, numbered by their lines in the file.
+
+        >>> block = LineBlock("jsonl", "a.jsonl", 7, b'{"text": "x"}\\n\\n[1]\\n')
+        >>> [(i.source, i.record, i.error) for i in block.items()]
+        [('a.jsonl:7', {'text': 'x'}, None), ('a.jsonl:9', None, 'not a JSON object')]
+        """
+        lines = self.data.split(b"\n")
+        if lines and not lines[-1]:
+            lines.pop()  # the block ends with a newline
+        parse = _jsonl_item if self.kind == "jsonl" else _text_item
+        for number, raw in enumerate(lines, self.first_line):
+            if raw.strip():
+                yield parse(raw, f"{self.name}:{number}")
+
+
+#: What engines hand to a worker: a block of raw lines, or records already read.
+Piece = LineBlock | list[Item]
+
+
+def piece_items(piece: Piece) -> list[Item]:
+    return list(piece.items()) if isinstance(piece, LineBlock) else piece
 
 
 def input_kind(path: Path) -> Kind:
@@ -73,51 +107,78 @@ def open_binary(path: Path, mode: str = "rb") -> IO[bytes]:
     return path.open(mode)
 
 
-def read_items(path: Path, kind: Kind, text_unit: str = "line") -> Iterator[Item]:
-    """Every record of ``path`` in order, numbered from 0."""
+def read_pieces(
+    path: Path, kind: Kind, text_unit: str = "line", block_bytes: int = 1 << 20, chunk: int = 256
+) -> Iterator[Piece]:
+    """The input in pieces, in order: blocks of about ``block_bytes`` of whole lines for
+    JSONL and line-based text (parsed later, by the workers), else ``chunk`` records."""
     if kind == "jsonl":
-        yield from _jsonl(path)
-    elif kind == "parquet":
-        yield from _parquet(path)
-    elif kind == "csv":
-        yield from _csv(path)
-    elif kind == "hf":
-        yield from _hf(path)
-    elif kind == "text":
-        yield from _text(path, text_unit)
+        yield from _line_blocks(path, "jsonl", block_bytes)
+    elif kind == "text" and text_unit == "line":
+        for file in _text_files(path):
+            yield from _line_blocks(file, "text", block_bytes)
     else:
-        raise ValueError(f"unknown input kind {kind!r}; choose one of {', '.join(KINDS)}")
+        iterator = _records(path, kind, text_unit)
+        while items := list(islice(iterator, chunk)):
+            yield items
 
 
-def _jsonl(path: Path) -> Iterator[Item]:
-    index = 0
+def read_items(path: Path, kind: Kind, text_unit: str = "line") -> Iterator[Item]:
+    """Every record of ``path`` in order."""
+    for piece in read_pieces(path, kind, text_unit):
+        yield from piece_items(piece)
+
+
+def _records(path: Path, kind: Kind, text_unit: str) -> Iterator[Item]:
+    if kind == "parquet":
+        return _parquet(path)
+    if kind == "csv":
+        return _csv(path)
+    if kind == "hf":
+        return _hf(path)
+    if kind == "text":
+        return _text_per_file(path)
+    raise ValueError(f"unknown input kind {kind!r}; choose one of {', '.join(KINDS)}")
+
+
+def _line_blocks(path: Path, kind: str, block_bytes: int) -> Iterator[LineBlock]:
+    """Blocks of whole lines; a line longer than a block makes a block of its own."""
+    first_line = 1
+    rest = b""
     with open_binary(path) as handle:
-        for number, raw in enumerate(io.BufferedReader(handle), 1):  # type: ignore[arg-type]
-            if not raw.strip():
+        while data := handle.read(block_bytes):
+            data = rest + data
+            cut = data.rfind(b"\n") + 1
+            if not cut:
+                rest = data
                 continue
-            source = f"{path.name}:{number}"
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                yield Item(index, source, None, f"invalid UTF-8 at byte {exc.start}", _show(raw))
-                index += 1
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield Item(
-                    index,
-                    source,
-                    None,
-                    f"not JSON: {exc.msg} (column {exc.colno})",
-                    line.rstrip("\n"),
-                )
-            else:
-                if isinstance(record, dict):
-                    yield Item(index, source, record)
-                else:
-                    yield Item(index, source, None, "not a JSON object", line.rstrip("\n"))
-            index += 1
+            yield LineBlock(kind, path.name, first_line, data[:cut])
+            first_line += data.count(b"\n", 0, cut)
+            rest = data[cut:]
+    if rest:
+        yield LineBlock(kind, path.name, first_line, rest)
+
+
+def _jsonl_item(raw: bytes, source: str) -> Item:
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return Item(source, None, f"invalid UTF-8 at byte {exc.start}", _show(raw))
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return Item(source, None, f"not JSON: {exc.msg} (column {exc.colno})", line.rstrip("\n"))
+    if isinstance(record, dict):
+        return Item(source, record)
+    return Item(source, None, "not a JSON object", line.rstrip("\n"))
+
+
+def _text_item(raw: bytes, source: str) -> Item:
+    text = raw.rstrip(b"\r\n")
+    try:
+        return Item(source, {"text": text.decode("utf-8")})
+    except UnicodeDecodeError as exc:
+        return Item(source, None, f"invalid UTF-8 at byte {exc.start}", _show(text))
 
 
 def _show(raw: bytes) -> str:
@@ -128,23 +189,23 @@ def _show(raw: bytes) -> str:
 def _parquet(path: Path) -> Iterator[Item]:
     import pyarrow.parquet as pq
 
-    index = 0
+    number = 0
     for batch in pq.ParquetFile(path).iter_batches(batch_size=1024):
         for row in batch.to_pylist():
-            yield Item(index, f"{path.name}:row {index + 1}", row)
-            index += 1
+            number += 1
+            yield Item(f"{path.name}:row {number}", row)
 
 
 def _csv(path: Path) -> Iterator[Item]:
     with path.open(encoding="utf-8", errors="surrogateescape", newline="") as handle:
-        for index, row in enumerate(csv.DictReader(handle)):
-            source = f"{path.name}:row {index + 1}"
+        for number, row in enumerate(csv.DictReader(handle), 1):
+            source = f"{path.name}:row {number}"
             values = [v for v in row.values() if isinstance(v, str)]
             if any(_has_surrogates(v) for v in values):
                 shown = json.dumps(row, ensure_ascii=True, default=str)
-                yield Item(index, source, None, "invalid UTF-8", shown)
+                yield Item(source, None, "invalid UTF-8", shown)
             else:
-                yield Item(index, source, dict(row))
+                yield Item(source, dict(row))
 
 
 def _has_surrogates(text: str) -> bool:
@@ -157,41 +218,25 @@ def _hf(path: Path) -> Iterator[Item]:
     dataset = load_from_disk(str(path))
     if hasattr(dataset, "keys"):  # a DatasetDict: its splits one after another
         raise ValueError(f"{path} holds several splits ({', '.join(dataset)}): pass one split")
-    index = 0
+    number = 0
     for batch in dataset.iter(batch_size=1024):
         columns = list(batch)
         for values in zip(*(batch[c] for c in columns), strict=True):
-            yield Item(
-                index, f"{path.name}:row {index + 1}", dict(zip(columns, values, strict=True))
-            )
-            index += 1
+            number += 1
+            yield Item(f"{path.name}:row {number}", dict(zip(columns, values, strict=True)))
 
 
-def _text(path: Path, unit: str) -> Iterator[Item]:
-    files = sorted(p for p in path.rglob("*.txt")) if path.is_dir() else [path]
-    index = 0
-    for file in files:
-        if unit == "file":
-            raw = file.read_bytes()
-            try:
-                yield Item(index, file.name, {"text": raw.decode("utf-8")})
-            except UnicodeDecodeError as exc:
-                yield Item(index, file.name, None, f"invalid UTF-8 at byte {exc.start}", _show(raw))
-            index += 1
-            continue
-        with open_binary(file) as handle:
-            for number, raw in enumerate(io.BufferedReader(handle), 1):  # type: ignore[arg-type]
-                text = raw.rstrip(b"\r\n")
-                if not text.strip():
-                    continue
-                source = f"{file.name}:{number}"
-                try:
-                    yield Item(index, source, {"text": text.decode("utf-8")})
-                except UnicodeDecodeError as exc:
-                    yield Item(
-                        index, source, None, f"invalid UTF-8 at byte {exc.start}", _show(text)
-                    )
-                index += 1
+def _text_files(path: Path) -> list[Path]:
+    return sorted(path.rglob("*.txt")) if path.is_dir() else [path]
+
+
+def _text_per_file(path: Path) -> Iterator[Item]:
+    for file in _text_files(path):
+        raw = file.read_bytes()
+        try:
+            yield Item(file.name, {"text": raw.decode("utf-8")})
+        except UnicodeDecodeError as exc:
+            yield Item(file.name, None, f"invalid UTF-8 at byte {exc.start}", _show(raw))
 
 
 class AtomicOutputs:
@@ -229,6 +274,36 @@ class AtomicOutputs:
         self._pending.clear()
 
 
+def jsonl_line(record: dict[str, Any]) -> bytes:
+    """One JSONL line in UTF-8. JSON allows a lone surrogate (``"\\ud800"``), which UTF-8
+    cannot hold: such a record is written with escapes, so nothing is lost.
+
+    >>> jsonl_line({"a": "ё"}).decode(), jsonl_line({"a": "\\ud800"})
+    ('{"a": "ё"}\\n', b'{"a": "\\\\ud800"}\\n')
+    """
+    try:
+        return (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+    except UnicodeEncodeError:
+        return (json.dumps(record) + "\n").encode("ascii")
+
+
+def render_records(kind: Kind, records: list[dict[str, Any]]) -> bytes | list[dict[str, Any]]:
+    """Kept records as a writer of ``kind`` takes them: the bytes to append for JSONL and
+    text (rendered by the worker that judged them), else the records.
+
+    >>> render_records("text", [{"text": "а\\nб"}]).decode()
+    'а б\\n'
+    """
+    if kind == "jsonl":
+        return b"".join(map(jsonl_line, records))
+    if kind == "text":
+        return b"".join(
+            (str(r.get("text", "")).replace("\n", " ") + "\n").encode("utf-8", "backslashreplace")
+            for r in records
+        )
+    return records
+
+
 class RecordWriter:
     """Writes kept records in an input's format (JSONL keeps its compression)."""
 
@@ -251,17 +326,21 @@ class RecordWriter:
         if kind == "jsonl":
             self._handle = _compressed_writer(self.temp, target)
         elif kind == "text":
-            self._handle = self.temp.open("w", encoding="utf-8")
+            self._handle = self.temp.open("wb")
         elif kind == "csv":
             self._handle = self.temp.open("w", encoding="utf-8", newline="")
 
-    def write(self, record: dict[str, Any]) -> None:
-        self.count += 1
-        if self.kind == "jsonl":
-            self._handle.write((json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8"))
-        elif self.kind == "text":
-            self._handle.write(str(record.get("text", "")).replace("\n", " ") + "\n")
-        elif self.kind == "csv":
+    def write(self, rendered: bytes | list[dict[str, Any]], count: int) -> None:
+        """Append ``count`` records, as ``render_records`` gave them."""
+        self.count += count
+        if isinstance(rendered, bytes):
+            self._handle.write(rendered)
+            return
+        for record in rendered:
+            self._write_record(record)
+
+    def _write_record(self, record: dict[str, Any]) -> None:
+        if self.kind == "csv":
             if self._csv is None:
                 names = list(self._fieldnames or record)
                 names += [k for k in record if k not in names]
@@ -344,11 +423,12 @@ class JsonlWriter:
 
     def __init__(self, target: Path, outputs: AtomicOutputs) -> None:
         self.count = 0
-        self._handle = outputs.temp_for(target).open("w", encoding="utf-8")
+        self._handle = outputs.temp_for(target).open("wb")
 
-    def write(self, record: dict[str, Any]) -> None:
-        self.count += 1
-        self._handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    def write(self, lines: bytes, count: int) -> None:
+        """Append ``count`` lines rendered by ``jsonl_line``."""
+        self.count += count
+        self._handle.write(lines)
 
     def close(self) -> None:
         self._handle.close()

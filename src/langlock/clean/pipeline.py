@@ -10,16 +10,31 @@ the same arguments writes byte-identical files.
 from __future__ import annotations
 
 import json
-from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
-from typing import Any
 
-from langlock.clean.cleaner import Outcome
-from langlock.clean.engines import CleanerSpec, run_inline, run_pool, run_ray
-from langlock.clean.io import AtomicOutputs, Item, JsonlWriter, RecordWriter, input_kind, read_items
+from langlock.clean.engines import (
+    BLOCK_BYTES,
+    CHUNK,
+    RAY_BLOCK_BYTES,
+    RAY_CHUNK,
+    CleanerSpec,
+    run_inline,
+    run_pool,
+    run_ray,
+)
+from langlock.clean.io import (
+    AtomicOutputs,
+    JsonlWriter,
+    Piece,
+    RecordWriter,
+    input_kind,
+    read_items,
+    read_pieces,
+)
+from langlock.clean.judging import Judged, Stats
 
 
 @dataclass
@@ -47,66 +62,6 @@ class Paths:
 
 
 @dataclass
-class Stats:
-    """What a run did, in numbers."""
-
-    records_in: int = 0
-    kept: int = 0
-    repaired: int = 0
-    rejected: int = 0
-    unreadable: int = 0
-    bad_format: int = 0
-    findings_by_kind: Counter[str] = field(default_factory=Counter)
-    findings_by_field: Counter[str] = field(default_factory=Counter)
-    examples: list[dict[str, Any]] = field(default_factory=list)
-
-    def add(self, item: Item, outcome: Outcome | None) -> None:
-        self.records_in += 1
-        if outcome is None:
-            self.unreadable += 1
-            self.rejected += 1
-            return
-        for name, findings in outcome.findings.items():
-            for f in findings:
-                self.findings_by_kind[f["kind"]] += 1
-                self.findings_by_field[_field_kind(name)] += 1
-        if outcome.status == "rejected":
-            self.rejected += 1
-            self.bad_format += outcome.reason.startswith("format:")
-            if len(self.examples) < 5:
-                self.examples.append({"source": item.source, "reason": outcome.reason})
-        else:
-            self.kept += 1
-            self.repaired += outcome.status == "repaired"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "records_in": self.records_in,
-            "kept": self.kept,
-            "repaired": self.repaired,
-            "rejected": self.rejected,
-            "rejected_unreadable": self.unreadable,
-            "rejected_format": self.bad_format,
-            "rejected_findings": self.rejected - self.unreadable - self.bad_format,
-            "balanced": self.records_in == self.kept + self.rejected,
-            "findings_by_kind": dict(sorted(self.findings_by_kind.items())),
-            "findings_by_field": dict(sorted(self.findings_by_field.items())),
-            "examples": self.examples,
-        }
-
-
-def _field_kind(name: str) -> str:
-    """Turn numbers out of a field path, so turns of every record count together.
-
-    >>> _field_kind("messages[3].content")
-    'messages[].content'
-    """
-    import re
-
-    return re.sub(r"\[\d+\]", "[]", name)
-
-
-@dataclass
 class CleanRun:
     source: Path
     paths: Paths
@@ -119,45 +74,44 @@ class CleanRun:
     output_kind: str | None = None
     text_unit: str = "line"
 
-    def items(self) -> Iterator[Item]:
+    def pieces(self) -> Iterator[Piece]:
+        """The input in pieces sized for the engine. ``--limit`` reads records one by one
+        (a quick look, not a long run)."""
         kind = self.kind or input_kind(self.source)
-        items = read_items(self.source, kind, self.text_unit)
-        return islice(items, self.limit) if self.limit else items
+        ray = self.engine == "ray"
+        chunk = RAY_CHUNK if ray else CHUNK
+        if self.limit:
+            items = islice(read_items(self.source, kind, self.text_unit), self.limit)
+            return iter(lambda: list(islice(items, chunk)), [])
+        block = RAY_BLOCK_BYTES if ray else BLOCK_BYTES
+        return read_pieces(self.source, kind, self.text_unit, block, chunk)
 
-    def outcomes(self) -> Iterator[tuple[Item, Outcome | None]]:
+    def judged(self, output_kind: str) -> Iterator[Judged]:
+        pieces = self.pieces()
         if self.engine == "ray":
-            return run_ray(self.spec, self.items(), self.workers, self.ray_address)
+            return run_ray(self.spec, output_kind, pieces, self.workers, self.ray_address)
         if self.engine == "local":
-            return run_pool(self.spec, self.items(), self.workers)
+            return run_pool(self.spec, output_kind, pieces, self.workers)
         if self.engine == "inline":
-            return run_inline(self.spec, self.items())
+            return run_inline(self.spec, output_kind, pieces)
         raise ValueError(f"unknown engine {self.engine!r}; choose local or ray")
 
-    def run(self, on_record: Callable[[Item], None] | None = None) -> Stats:
-        """Clean the whole input; outputs appear only if it all succeeds."""
+    def run(self, on_progress: Callable[[int], None] | None = None) -> Stats:
+        """Clean the whole input; outputs appear only if it all succeeds. ``on_progress``
+        is told how many more records are done after each piece."""
         kind = self.kind or input_kind(self.source)
+        output_kind = self.output_kind or kind
         outputs = AtomicOutputs()
         stats = Stats()
         try:
-            kept = RecordWriter(self.paths.kept, self.output_kind or kind, outputs)
+            kept = RecordWriter(self.paths.kept, output_kind, outputs)
             rejects = JsonlWriter(self.paths.rejects, outputs)
-            for item, outcome in self.outcomes():
-                stats.add(item, outcome)
-                if outcome is None:
-                    rejects.write({"source": item.source, "reason": item.error, "raw": item.raw})
-                elif outcome.status == "rejected":
-                    rejects.write(
-                        {
-                            "source": item.source,
-                            "reason": outcome.reason,
-                            "findings": outcome.findings,
-                            "record": item.record,
-                        }
-                    )
-                else:
-                    kept.write(outcome.record or {})
-                if on_record:
-                    on_record(item)
+            for judged in self.judged(output_kind):
+                stats.merge(judged.stats)
+                kept.write(judged.kept, judged.kept_count)
+                rejects.write(judged.rejects, judged.rejects_count)
+                if on_progress:
+                    on_progress(judged.stats.records_in)
             kept.close()
             rejects.close()
             if stats.records_in != kept.count + rejects.count:
