@@ -102,16 +102,44 @@ def run_pool(
             yield window.popleft().get()
 
 
-def _ray_judge(batch: dict[str, Any], spec: bytes, output_kind: Kind) -> dict[str, Any]:
-    """A Ray Data task: judges pieces that the driver spilled to disk and returns them
-    ``Judged``, pickled. Worker processes are reused across tasks, so each loads its word
-    lists once (``_cleaner`` is cached per process)."""
+def _ray_judge(
+    batch: dict[str, Any], spec: bytes, output_kind: Kind, scratch: str
+) -> dict[str, Any]:
+    """A Ray Data task: judges a run of pieces that the driver spilled to disk and returns
+    them ``Judged``, pickled together. Worker processes are reused across tasks, so each
+    loads its word lists once (``_cleaner`` is cached per process)."""
     cleaner_spec: CleanerSpec = pickle.loads(spec)
-    judged = [
-        pickle.dumps(judge_piece(cleaner_spec, output_kind, pickle.loads(Path(p).read_bytes())))
-        for p in batch["path"]
-    ]
-    return {"index": batch["index"], "data": judged}
+    data = []
+    for first, count in zip(batch["first"], batch["count"], strict=True):
+        pieces = (_spilled(scratch, n).read_bytes() for n in range(first, first + count))
+        data.append(
+            pickle.dumps([judge_piece(cleaner_spec, output_kind, pickle.loads(p)) for p in pieces])
+        )
+    return {"first": batch["first"], "data": data}
+
+
+def _spilled(scratch: str | Path, number: int) -> Path:
+    return Path(scratch) / f"{number:08d}.pickle"
+
+
+def guided_runs(first: int, end: int, slots: int, longest: int = 8) -> list[tuple[int, int]]:
+    """Pieces ``first..end-1`` as runs (first, count) for tasks: each run takes an equal
+    share of what is left among three times the task slots, at most ``longest`` pieces, so
+    runs shrink to single pieces at the end (guided self-scheduling). Ray Data pays about
+    0.2 s between two tasks on a worker: long tasks pay it rarely, short last ones leave no
+    worker waiting long, and the cap bounds what one task's result holds.
+
+    >>> [count for _, count in guided_runs(0, 48, 2)]
+    [8, 6, 5, 4, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]
+    >>> guided_runs(0, 3, 2)
+    [(0, 1), (1, 1), (2, 1)]
+    """
+    runs = []
+    while first < end:
+        count = max(1, min(longest, (end - first) // (3 * slots)))
+        runs.append((first, count))
+        first += count
+    return runs
 
 
 def run_ray(
@@ -124,13 +152,14 @@ def run_ray(
     """Ray Data, on an existing cluster (``address``) or a local one with ``workers`` CPUs.
 
     A thread reads the input, spilling its pieces to a scratch folder (disk, not memory),
-    while Ray starts. Then, wave after wave, every piece spilled so far runs as a Dataset of
-    paths through ``map_batches`` tasks, as many at a time as the cluster has CPUs, and the
-    results stream back in order while later pieces are still being judged and spilled.
-    Tasks rather than an actor pool: worker processes outlive a wave, so each loads its word
-    lists once, where every wave would start new actors. On a cluster the scratch folder
-    (``LANGLOCK_SCRATCH``, default the system temp folder) must be on storage every node can
-    read.
+    while Ray starts, and one task per CPU loads the word lists into the worker processes
+    while Ray Data starts. Then, wave after wave, every piece spilled so far runs as a Dataset
+    of runs of pieces (``guided_runs``) through ``map_batches`` tasks, as many at a time as
+    the cluster has CPUs, and the results stream back in order while later pieces are still
+    being judged and spilled. Tasks rather than an actor pool: worker processes outlive a
+    wave, so each loads its word lists once, where every wave would start new actors. On a
+    cluster the scratch folder (``LANGLOCK_SCRATCH``, default the system temp folder) must be
+    on storage every node can read.
     """
     import os
     import shutil
@@ -150,21 +179,33 @@ def run_ray(
         context = ray.data.DataContext.get_current()
         context.execution_options.preserve_order = True
         context.enable_progress_bars = False
+        slots = max(1, int(ray.cluster_resources().get("CPU", workers)))
+        # Worker processes load their word lists while Ray Data starts (CPUs are partly
+        # idle then); its tasks then run in the same, warm processes.
+        warm = ray.remote(num_cpus=1)(warm_up)
+        for _ in range(slots):
+            warm.remote(spec)  # a failure here shows again, with its error, in the tasks
         done = 0
         # A wave: every piece spilled so far (at least one per worker, unless the input ended).
         while (ready := spill.wait_for(done + workers)) > done:
-            rows = [{"index": n, "path": spill.spilled[n]} for n in range(done, ready)]
-            dataset = ray.data.from_items(rows, override_num_blocks=min(len(rows), 200))
+            runs = guided_runs(done, ready, slots)
+            rows = [{"first": first, "count": count} for first, count in runs]
+            dataset = ray.data.from_items(rows, override_num_blocks=len(rows))
             judged = dataset.map_batches(
                 _ray_judge,
-                fn_kwargs={"spec": pickle.dumps(spec), "output_kind": output_kind},
+                fn_kwargs={
+                    "spec": pickle.dumps(spec),
+                    "output_kind": output_kind,
+                    "scratch": str(scratch),
+                },
                 batch_size=1,
             )
-            for n, row in enumerate(judged.iter_rows(), done):
-                if int(row["index"]) != n:
+            for (first, count), row in zip(runs, judged.iter_rows(), strict=True):
+                if int(row["first"]) != first:
                     raise RuntimeError("Ray Data returned pieces out of order")
-                yield pickle.loads(row["data"])
-                Path(spill.spilled[n]).unlink()
+                yield from pickle.loads(row["data"])
+                for n in range(first, first + count):
+                    _spilled(scratch, n).unlink()
             done = ready
         spill.result()  # the reader's error, if it failed
     finally:
@@ -172,14 +213,14 @@ def run_ray(
 
 
 class _Spill(threading.Thread):
-    """Reads the input and writes its pieces to the scratch folder, keeping only their
-    paths in memory."""
+    """Reads the input and writes its pieces to the scratch folder, numbered; only their
+    count stays in memory."""
 
     def __init__(self, pieces: Iterable[Piece], scratch: Path) -> None:
         super().__init__(name="langlock-spill", daemon=True)
         self.pieces = pieces
         self.scratch = scratch
-        self.spilled: list[str] = []
+        self.spilled = 0
         self.error: BaseException | None = None
         self.finished = False
         self.changed = threading.Condition()
@@ -187,10 +228,9 @@ class _Spill(threading.Thread):
     def run(self) -> None:
         try:
             for n, piece in enumerate(self.pieces):
-                path = self.scratch / f"{n:08d}.pickle"
-                path.write_bytes(pickle.dumps(piece))
+                _spilled(self.scratch, n).write_bytes(pickle.dumps(piece))
                 with self.changed:
-                    self.spilled.append(str(path))
+                    self.spilled += 1
                     self.changed.notify_all()
         except BaseException as exc:  # handed to the caller, which re-raises it
             self.error = exc
@@ -203,10 +243,10 @@ class _Spill(threading.Thread):
         """Wait until ``count`` pieces are spilled or the input ended; how many there are.
         A failed reader stops the run here, with its error."""
         with self.changed:
-            self.changed.wait_for(lambda: self.finished or len(self.spilled) >= count)
+            self.changed.wait_for(lambda: self.finished or self.spilled >= count)
             if self.error is not None:
                 raise self.error
-            return len(self.spilled)
+            return self.spilled
 
     def result(self) -> None:
         self.join()
