@@ -247,7 +247,7 @@ def test_ray_equals_the_local_pool(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     import ray
 
     # Pieces of a few records, so they run in several tasks and waves.
-    monkeypatch.setattr("langlock.clean.pipeline.RAY_BLOCK_BYTES", 20_000)
+    monkeypatch.setattr("langlock.clean.pipeline.BLOCK_BYTES", 20_000)
     try:
         _, ray_paths = run(source, "drop", engine="ray", workers=2)
     finally:

@@ -23,13 +23,9 @@ from langlock.clean.io import Kind, Piece, piece_items
 from langlock.clean.judging import Judged, judge
 from langlock.policy import Policy
 
-#: Pieces for a local pool: blocks of about 1 MB of lines, or 256 records.
+#: Pieces: blocks of about 1 MB of lines, or 256 records (Ray tasks take runs of them).
 BLOCK_BYTES = 1 << 20
 CHUNK = 256
-#: Ray Data pays a per-batch cost (scheduling, Arrow conversion, object store), so its
-#: pieces are larger.
-RAY_BLOCK_BYTES = 4 << 20
-RAY_CHUNK = 2048
 
 
 @dataclass(frozen=True)
@@ -122,7 +118,7 @@ def _spilled(scratch: str | Path, number: int) -> Path:
     return Path(scratch) / f"{number:08d}.pickle"
 
 
-def guided_runs(first: int, end: int, slots: int, longest: int = 8) -> list[tuple[int, int]]:
+def guided_runs(first: int, end: int, slots: int, longest: int = 32) -> list[tuple[int, int]]:
     """Pieces ``first..end-1`` as runs (first, count) for tasks: each run takes an equal
     share of what is left among three times the task slots, at most ``longest`` pieces, so
     runs shrink to single pieces at the end (guided self-scheduling). Ray Data pays about

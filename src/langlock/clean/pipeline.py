@@ -18,8 +18,6 @@ from pathlib import Path
 from langlock.clean.engines import (
     BLOCK_BYTES,
     CHUNK,
-    RAY_BLOCK_BYTES,
-    RAY_CHUNK,
     CleanerSpec,
     run_inline,
     run_pool,
@@ -75,16 +73,13 @@ class CleanRun:
     text_unit: str = "line"
 
     def pieces(self) -> Iterator[Piece]:
-        """The input in pieces sized for the engine. ``--limit`` reads records one by one
-        (a quick look, not a long run)."""
+        """The input in pieces. ``--limit`` reads records one by one (a quick look, not a
+        long run)."""
         kind = self.kind or input_kind(self.source)
-        ray = self.engine == "ray"
-        chunk = RAY_CHUNK if ray else CHUNK
         if self.limit:
             items = islice(read_items(self.source, kind, self.text_unit), self.limit)
-            return iter(lambda: list(islice(items, chunk)), [])
-        block = RAY_BLOCK_BYTES if ray else BLOCK_BYTES
-        return read_pieces(self.source, kind, self.text_unit, block, chunk)
+            return iter(lambda: list(islice(items, CHUNK)), [])
+        return read_pieces(self.source, kind, self.text_unit, BLOCK_BYTES, CHUNK)
 
     def judged(self, output_kind: str) -> Iterator[Judged]:
         pieces = self.pieces()
