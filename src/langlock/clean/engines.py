@@ -23,10 +23,6 @@ from langlock.clean.io import Kind, Piece, piece_items
 from langlock.clean.judging import Judged, judge
 from langlock.policy import Policy
 
-#: Pieces: blocks of about 1 MB of lines, or 256 records (Ray tasks take runs of them).
-BLOCK_BYTES = 1 << 20
-CHUNK = 256
-
 
 @dataclass(frozen=True)
 class CleanerSpec:
@@ -99,18 +95,15 @@ def run_pool(
 
 
 def _ray_judge(
-    batch: dict[str, Any], spec: bytes, output_kind: Kind, scratch: str
+    batch: dict[str, Any], spec: CleanerSpec, output_kind: Kind, scratch: str
 ) -> dict[str, Any]:
     """A Ray Data task: judges a run of pieces that the driver spilled to disk and returns
     them ``Judged``, pickled together. Worker processes are reused across tasks, so each
     loads its word lists once (``_cleaner`` is cached per process)."""
-    cleaner_spec: CleanerSpec = pickle.loads(spec)
     data = []
     for first, count in zip(batch["first"], batch["count"], strict=True):
         pieces = (_spilled(scratch, n).read_bytes() for n in range(first, first + count))
-        data.append(
-            pickle.dumps([judge_piece(cleaner_spec, output_kind, pickle.loads(p)) for p in pieces])
-        )
+        data.append(pickle.dumps([judge_piece(spec, output_kind, pickle.loads(p)) for p in pieces]))
     return {"first": batch["first"], "data": data}
 
 
@@ -190,7 +183,7 @@ def run_ray(
             judged = dataset.map_batches(
                 _ray_judge,
                 fn_kwargs={
-                    "spec": pickle.dumps(spec),
+                    "spec": spec,
                     "output_kind": output_kind,
                     "scratch": str(scratch),
                 },

@@ -4,14 +4,15 @@ CSV, a ``datasets`` folder saved with ``save_to_disk``, and plain text.
 Readers stream (memory stays flat on inputs larger than RAM): line-based files in blocks of
 raw lines that workers parse, other kinds as ``Item``s. A line that is not JSON, not UTF-8
 or not an object becomes an ``Item`` with an error, never an exception, so the run accounts
-for it. Writers write to a temporary file beside the target
-and rename it only when the whole run succeeded.
+for it. Writers write to a temporary file beside the target and rename it only when the
+whole run succeeded.
 """
 
 from __future__ import annotations
 
 import csv
 import gzip
+import io
 import json
 import os
 import tempfile
@@ -23,6 +24,10 @@ from typing import IO, Any
 
 Kind = str  # "jsonl" | "parquet" | "csv" | "hf" | "text"
 KINDS = ("jsonl", "parquet", "csv", "hf", "text")
+#: Pieces handed to workers: blocks of about 1 MB of lines, or 256 records (Ray tasks take
+#: runs of them).
+BLOCK_BYTES = 1 << 20
+CHUNK = 256
 
 
 @dataclass(frozen=True)
@@ -108,7 +113,11 @@ def open_binary(path: Path, mode: str = "rb") -> IO[bytes]:
 
 
 def read_pieces(
-    path: Path, kind: Kind, text_unit: str = "line", block_bytes: int = 1 << 20, chunk: int = 256
+    path: Path,
+    kind: Kind,
+    text_unit: str = "line",
+    block_bytes: int = BLOCK_BYTES,
+    chunk: int = CHUNK,
 ) -> Iterator[Piece]:
     """The input in pieces, in order: blocks of about ``block_bytes`` of whole lines for
     JSONL and line-based text (parsed later, by the workers), else ``chunk`` records."""
@@ -142,21 +151,16 @@ def _records(path: Path, kind: Kind, text_unit: str) -> Iterator[Item]:
 
 
 def _line_blocks(path: Path, kind: str, block_bytes: int) -> Iterator[LineBlock]:
-    """Blocks of whole lines; a line longer than a block makes a block of its own."""
+    """Blocks of whole lines: a block read short of a line's end is completed to it, so a
+    line longer than a block makes one block of its own."""
     first_line = 1
-    rest = b""
-    with open_binary(path) as handle:
+    with open_binary(path) as raw:
+        handle = io.BufferedReader(raw)  # type: ignore[arg-type]  # readline for zstd too
         while data := handle.read(block_bytes):
-            data = rest + data
-            cut = data.rfind(b"\n") + 1
-            if not cut:
-                rest = data
-                continue
-            yield LineBlock(kind, path.name, first_line, data[:cut])
-            first_line += data.count(b"\n", 0, cut)
-            rest = data[cut:]
-    if rest:
-        yield LineBlock(kind, path.name, first_line, rest)
+            if not data.endswith(b"\n"):
+                data += handle.readline()
+            yield LineBlock(kind, path.name, first_line, data)
+            first_line += data.count(b"\n")
 
 
 def _jsonl_item(raw: bytes, source: str) -> Item:

@@ -15,15 +15,10 @@ from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 
-from langlock.clean.engines import (
+from langlock.clean.engines import CleanerSpec, run_inline, run_pool, run_ray
+from langlock.clean.io import (
     BLOCK_BYTES,
     CHUNK,
-    CleanerSpec,
-    run_inline,
-    run_pool,
-    run_ray,
-)
-from langlock.clean.io import (
     AtomicOutputs,
     JsonlWriter,
     Piece,
@@ -72,14 +67,17 @@ class CleanRun:
     output_kind: str | None = None
     text_unit: str = "line"
 
+    @property
+    def source_kind(self) -> str:
+        return self.kind or input_kind(self.source)
+
     def pieces(self) -> Iterator[Piece]:
         """The input in pieces. ``--limit`` reads records one by one (a quick look, not a
         long run)."""
-        kind = self.kind or input_kind(self.source)
         if self.limit:
-            items = islice(read_items(self.source, kind, self.text_unit), self.limit)
+            items = islice(read_items(self.source, self.source_kind, self.text_unit), self.limit)
             return iter(lambda: list(islice(items, CHUNK)), [])
-        return read_pieces(self.source, kind, self.text_unit, BLOCK_BYTES, CHUNK)
+        return read_pieces(self.source, self.source_kind, self.text_unit, BLOCK_BYTES, CHUNK)
 
     def judged(self, output_kind: str) -> Iterator[Judged]:
         pieces = self.pieces()
@@ -94,8 +92,7 @@ class CleanRun:
     def run(self, on_progress: Callable[[int], None] | None = None) -> Stats:
         """Clean the whole input; outputs appear only if it all succeeds. ``on_progress``
         is told how many more records are done after each piece."""
-        kind = self.kind or input_kind(self.source)
-        output_kind = self.output_kind or kind
+        output_kind = self.output_kind or self.source_kind
         outputs = AtomicOutputs()
         stats = Stats()
         try:
