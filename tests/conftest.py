@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import secrets
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -81,6 +85,56 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=30)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+@dataclass
+class RayHead:
+    address: str
+    #: What a client needs in its environment: the cluster uses token authentication.
+    env: dict[str, str]
+    #: The cluster's processes (daemons and workers), as ``psutil`` processes.
+    processes: Callable[[], list[Any]]
+
+
+@contextmanager
+def ray_head(cpus: int) -> Iterator[RayHead]:
+    """A running Ray cluster of one head node with ``cpus`` CPUs (``ray start --head``) on a
+    free local port, with token authentication and a token of its own. Stopped by ending
+    its processes only: ``ray stop`` would end every Ray on the machine."""
+    import psutil
+
+    port = free_port()
+    env = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)}
+    before = set(psutil.pids())
+    subprocess.run(
+        [
+            *(str(Path(sys.executable).with_name("ray")), "start", "--head", "--port", str(port)),
+            *("--node-ip-address", "127.0.0.1", f"--num-cpus={cpus}"),
+            *("--include-dashboard=false", "--disable-usage-stats"),
+        ],
+        check=True,
+        capture_output=True,
+        env={**os.environ, **env},
+    )
+    daemons = [
+        process
+        for process in psutil.process_iter(["cmdline"])
+        if process.pid not in before and "ray" in " ".join(process.info["cmdline"] or [])
+    ]
+
+    def processes() -> list[Any]:
+        alive = [p for p in daemons if p.is_running()]
+        return alive + [child for p in alive for child in p.children(recursive=True)]
+
+    try:
+        yield RayHead(f"127.0.0.1:{port}", env, processes)
+    finally:
+        remaining = processes()
+        for process in remaining:
+            process.terminate()
+        _, alive = psutil.wait_procs(remaining, timeout=15)
+        for process in alive:
+            process.kill()
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,9 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import ray_head
 from langlock.clean.engines import CleanerSpec
 from langlock.clean.io import input_kind, piece_items, read_items, read_pieces
 from langlock.clean.pipeline import CleanRun, Paths
@@ -256,6 +260,29 @@ def test_ray_equals_the_local_pool(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert {json.dumps(r, sort_keys=True) for r in read_jsonl(ray_paths.kept)} == {
         json.dumps(r, sort_keys=True) for r in read_jsonl(local.kept)
     }
+
+
+@pytest.mark.slow
+def test_ray_on_a_running_cluster(tmp_path: Path) -> None:
+    """``--ray-address`` runs on a cluster started before; without it, a Ray of its own
+    starts even while that cluster runs. Both give the local pool's outputs."""
+    pytest.importorskip("ray")
+    source = mixed_corpus(tmp_path / "chat.jsonl", 100)
+    _, local = run(source, "drop", engine="local", workers=2)
+    command = [str(Path(sys.executable).with_name("langlock")), "clean", str(source)]
+    with ray_head(cpus=2) as head:
+        for name, options in [("on_cluster", ["--ray-address", head.address]), ("own", [])]:
+            outputs = Paths(
+                *(tmp_path / f"{name}.{part}" for part in ("jsonl", "rejects.jsonl", "json"))
+            )
+            engine = ["--engine", "ray", "--workers", "2", "--rejects", str(outputs.rejects)]
+            out = ["-o", str(outputs.kept), "--stats", str(outputs.stats)]
+            env = {**os.environ, **head.env}
+            done = subprocess.run([*command, *engine, *out, *options], capture_output=True, env=env)
+            assert done.returncode == 0, done.stderr.decode(errors="replace")[-2000:]
+            if name == "own":
+                assert b"Started a local Ray instance" in done.stderr
+            assert outputs_of(outputs) == outputs_of(local)
 
 
 @settings(max_examples=60, deadline=None)

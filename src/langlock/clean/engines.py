@@ -113,19 +113,19 @@ def _spilled(scratch: str | Path, number: int) -> Path:
 
 def guided_runs(first: int, end: int, slots: int, longest: int = 32) -> list[tuple[int, int]]:
     """Pieces ``first..end-1`` as runs (first, count) for tasks: each run takes an equal
-    share of what is left among three times the task slots, at most ``longest`` pieces, so
+    share of what is left among twice the task slots, at most ``longest`` pieces, so
     runs shrink to single pieces at the end (guided self-scheduling). Ray Data pays about
     0.2 s between two tasks on a worker: long tasks pay it rarely, short last ones leave no
     worker waiting long, and the cap bounds what one task's result holds.
 
     >>> [count for _, count in guided_runs(0, 48, 2)]
-    [8, 6, 5, 4, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]
+    [12, 9, 6, 5, 4, 3, 2, 1, 1, 1, 1, 1, 1, 1]
     >>> guided_runs(0, 3, 2)
     [(0, 1), (1, 1), (2, 1)]
     """
     runs = []
     while first < end:
-        count = max(1, min(longest, (end - first) // (3 * slots)))
+        count = max(1, min(longest, (end - first) // (2 * slots)))
         runs.append((first, count))
         first += count
     return runs
@@ -163,17 +163,28 @@ def run_ray(
         spill = _Spill(pieces, scratch)
         spill.start()
         if not ray.is_initialized():
-            options: dict[str, Any] = {"address": address} if address else {"num_cpus": workers}
-            ray.init(include_dashboard=False, log_to_driver=False, **options)
-        context = ray.data.DataContext.get_current()
-        context.execution_options.preserve_order = True
-        context.enable_progress_bars = False
+            # "local": a Ray of our own even where `ray start` left a cluster running, which
+            # ray.init() would otherwise join (and refuse ``num_cpus`` for).
+            options: dict[str, Any] = (
+                {"address": address} if address else {"address": "local", "num_cpus": workers}
+            )
+            try:
+                ray.init(include_dashboard=False, log_to_driver=False, **options)
+            except ConnectionError as error:
+                # Ray sends a token only when told to, and then blames a crashed cluster.
+                raise ConnectionError(
+                    f"{error}. A cluster with token authentication needs RAY_AUTH_MODE=token"
+                    " and its token in RAY_AUTH_TOKEN (or ~/.ray/auth_token)."
+                ) from error
         slots = max(1, int(ray.cluster_resources().get("CPU", workers)))
-        # Worker processes load their word lists while Ray Data starts (CPUs are partly
-        # idle then); its tasks then run in the same, warm processes.
+        # Worker processes load their word lists while Ray Data is imported and starts
+        # (CPUs are partly idle then); its tasks then run in the same, warm processes.
         warm = ray.remote(num_cpus=1)(warm_up)
         for _ in range(slots):
             warm.remote(spec)  # a failure here shows again, with its error, in the tasks
+        context = ray.data.DataContext.get_current()
+        context.execution_options.preserve_order = True
+        context.enable_progress_bars = False
         done = 0
         # A wave: every piece spilled so far (at least one per worker, unless the input ended).
         while (ready := spill.wait_for(done + workers)) > done:
