@@ -140,6 +140,16 @@ def main() -> None:
                 if name != "direct"
             )
         ]
+        if not passed:
+            verdicts = {
+                name: [t["final"]["verdict"] if t["final"] else "none" for t in every]
+                for name, every in timings.items()
+                if name != "direct"
+            }
+            raise SystemExit(
+                f"no request passed on every route, so no latency can be compared: {verdicts}"
+                " (more --requests, or prompts the model answers cleanly)"
+            )
         base_ttft = statistics.median(timings["direct"][i]["ttft"] for i in passed)
         base_total = statistics.median(timings["direct"][i]["total"] for i in passed)
         print(
