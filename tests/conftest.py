@@ -135,6 +135,11 @@ def ray_head(cpus: int) -> Iterator[RayHead]:
         _, alive = psutil.wait_procs(remaining, timeout=15)
         for process in alive:
             process.kill()
+        # `ray start` points plain ray.init() calls on this machine at its cluster; left
+        # naming a stopped one, they would fail to connect instead of starting a Ray.
+        pointer = Path(os.environ.get("TMPDIR", "/tmp"), "ray", "ray_current_cluster")
+        if pointer.is_file() and pointer.read_text().strip().endswith(f":{port}"):
+            pointer.unlink()
 
 
 @pytest.fixture(scope="session")
