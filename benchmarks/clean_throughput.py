@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import statistics
 import subprocess
@@ -153,9 +152,8 @@ def on_a_running_cluster(command: list[str], warm_up: list[str]) -> System:
     def system() -> Iterator[Run]:
         with ray_head(cpus=2) as head:
             address = ["--ray-address", head.address]
-            env = {**os.environ, **head.env}
-            subprocess.run([*warm_up, *address], check=True, capture_output=True, env=env)
-            yield Run([*command, *address], head.processes, env)
+            subprocess.run([*warm_up, *address], check=True, capture_output=True, env=head.env)
+            yield Run([*command, *address], head.processes, head.env)
 
     return system
 

@@ -90,7 +90,7 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 @dataclass
 class RayHead:
     address: str
-    #: What a client needs in its environment: the cluster uses token authentication.
+    #: The environment for a client: this one, with the cluster's token authentication.
     env: dict[str, str]
     #: The cluster's processes (daemons and workers), as ``psutil`` processes.
     processes: Callable[[], list[Any]]
@@ -104,7 +104,7 @@ def ray_head(cpus: int) -> Iterator[RayHead]:
     import psutil
 
     port = free_port()
-    env = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)}
+    env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)}
     before = set(psutil.pids())
     subprocess.run(
         [
@@ -114,7 +114,7 @@ def ray_head(cpus: int) -> Iterator[RayHead]:
         ],
         check=True,
         capture_output=True,
-        env={**os.environ, **env},
+        env=env,
     )
     daemons = [
         process

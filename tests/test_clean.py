@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import gzip
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -277,8 +276,9 @@ def test_ray_on_a_running_cluster(tmp_path: Path) -> None:
             )
             engine = ["--engine", "ray", "--workers", "2", "--rejects", str(outputs.rejects)]
             out = ["-o", str(outputs.kept), "--stats", str(outputs.stats)]
-            env = {**os.environ, **head.env}
-            done = subprocess.run([*command, *engine, *out, *options], capture_output=True, env=env)
+            done = subprocess.run(
+                [*command, *engine, *out, *options], capture_output=True, env=head.env
+            )
             assert done.returncode == 0, done.stderr.decode(errors="replace")[-2000:]
             if name == "own":
                 assert b"Started a local Ray instance" in done.stderr

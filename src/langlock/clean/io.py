@@ -16,7 +16,7 @@ import io
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -127,9 +127,18 @@ def read_pieces(
         for file in _text_files(path):
             yield from _line_blocks(file, "text", block_bytes)
     else:
-        iterator = _records(path, kind, text_unit)
-        while items := list(islice(iterator, chunk)):
-            yield items
+        yield from chunked(_records(path, kind, text_unit), chunk)
+
+
+def chunked(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
+    """Items in lists of ``size`` (the last one shorter).
+
+    >>> [len(c) for c in chunked([Item("a", {})] * 5, 2)]
+    [2, 2, 1]
+    """
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
 
 
 def read_items(path: Path, kind: Kind, text_unit: str = "line") -> Iterator[Item]:

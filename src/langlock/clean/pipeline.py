@@ -23,6 +23,7 @@ from langlock.clean.io import (
     JsonlWriter,
     Piece,
     RecordWriter,
+    chunked,
     input_kind,
     read_items,
     read_pieces,
@@ -75,8 +76,8 @@ class CleanRun:
         """The input in pieces. ``--limit`` reads records one by one (a quick look, not a
         long run)."""
         if self.limit:
-            items = islice(read_items(self.source, self.source_kind, self.text_unit), self.limit)
-            return iter(lambda: list(islice(items, CHUNK)), [])
+            items = read_items(self.source, self.source_kind, self.text_unit)
+            return chunked(islice(items, self.limit), CHUNK)
         return read_pieces(self.source, self.source_kind, self.text_unit, BLOCK_BYTES, CHUNK)
 
     def judged(self, output_kind: str) -> Iterator[Judged]:
