@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from langlock.text import devset  # noqa: E402
+from langlock.eval import devset  # noqa: E402
 
 WARM_UP = (
     "Проверка: установите Python, run `pip install` и откройте README.\n"

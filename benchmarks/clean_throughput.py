@@ -41,8 +41,8 @@ import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
-sys.path.insert(0, str(ROOT / "tests"))
-from conftest import ray_head  # noqa: E402  (the tests' Ray cluster, reused)
+sys.path.insert(0, str(ROOT))
+from tests.support import ray_head  # noqa: E402  (the tests' Ray cluster, reused)
 
 BASELINE = r"""
 import json, sys

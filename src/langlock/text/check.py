@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from functools import cache
-
-from langlock.policy import Policy
+from langlock.policy import Policy, policy_for
 from langlock.text.context import Context
 from langlock.text.detectors import (
     Detector,
@@ -27,11 +25,6 @@ DETECTORS: tuple[Detector, ...] = (
     SisterLanguageDetector(),
     RepetitionDetector(),
 )
-
-
-@cache
-def policy_for(lang: str, preset: str) -> Policy:
-    return Policy.from_options(lang=lang, preset=preset)
 
 
 def check(

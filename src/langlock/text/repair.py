@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from langlock.policy import Policy
-from langlock.text.check import check, policy_for
+from langlock.policy import Policy, policy_for
+from langlock.text.check import check
 from langlock.text.context import FIX_PROTECTED
 from langlock.text.findings import Change, Finding, Fixed
 from langlock.text.regions import Regions

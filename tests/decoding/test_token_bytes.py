@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import package_file
 from langlock.decoding.token_bytes import (
     TokenTable,
     from_gguf,
     from_tokenizer_json,
     read_gguf_metadata,
 )
+from tests.support import package_file
 
 TEXTS = [
     "Привет, мир! Как дела? Ёжик в тумане — «цитата» и №5.",

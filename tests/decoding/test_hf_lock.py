@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from conftest import package_file
+from tests.support import package_file
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")

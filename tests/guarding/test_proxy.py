@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from conftest import free_port, start_llama_server, stop, wait_until_up
 from langlock.text.check import check
+from tests.support import free_port, start_llama_server, stop, wait_until_up
 
 openai = pytest.importorskip("openai")
 httpx = pytest.importorskip("httpx")

@@ -15,10 +15,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import ray_head
 from langlock.clean.engines import CleanerSpec
 from langlock.clean.io import input_kind, piece_items, read_items, read_pieces
 from langlock.clean.pipeline import CleanRun, Paths
+from tests.support import ray_head
 
 GOOD = "Docker — это платформа для запуска приложений в контейнерах."
 BAD_SCRIPT = "Это хороший ответ 项目 на вопрос."

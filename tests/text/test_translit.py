@@ -29,8 +29,8 @@ from langlock.text.translit import (
     to_cyrillic,
 )
 
-MODULE = Path(__file__).resolve().parents[1] / "src" / "langlock" / "text" / "translit.py"
-DATA = Path(__file__).resolve().parents[1] / "src" / "langlock" / "data" / "translit" / "ru.toml"
+MODULE = Path(__file__).resolve().parents[2] / "src" / "langlock" / "text" / "translit.py"
+DATA = Path(__file__).resolve().parents[2] / "src" / "langlock" / "data" / "translit" / "ru.toml"
 
 #: Latin words as the checker passes them: Latin letters with inner hyphens/apostrophes,
 #: an optional soft-sign apostrophe at the end, and the volapuk digits 4/6/3 in front.

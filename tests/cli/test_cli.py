@@ -16,7 +16,7 @@ import langlock
 from langlock.cli import app
 from langlock.text.findings import KINDS
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CLEAN = "Привет! Как дела? У нас всё хорошо, спасибо.\n"
 HAN = "Над лесом висели 厚厚的 облака.\n"  # foreign_script, major
 ZWSP = "Это при\u200bвет от нас.\n"  # invisible, major, fixable
@@ -82,7 +82,7 @@ def test_failing_text_file_human_output(tmp_path: Path) -> None:
 
 
 def test_human_output_highlights_span() -> None:
-    from langlock.cli import span_in_line
+    from langlock.cli.check import span_in_line
 
     text = span_in_line("x" * 300 + " 厚厚的 " + "y" * 300, 301, 304, "bold red")
     assert text.plain.startswith("    …") and text.plain.endswith("…")

@@ -403,7 +403,7 @@ def test_uppercase_russian_pairs_are_clean() -> None:
         assert find_mojibake(text) == [], text
 
 
-DEVSET = Path(__file__).resolve().parents[2] / "shared" / "devset" / "answers.jsonl"
+DEVSET = Path(__file__).resolve().parents[3] / "shared" / "devset" / "answers.jsonl"
 
 
 @pytest.mark.skipif(not DEVSET.exists(), reason="dev set not available")

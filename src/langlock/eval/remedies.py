@@ -10,9 +10,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from langlock.eval.backends import Backend, Generation, LockRequest
-from langlock.eval.frames import load_frame, messages_for
-from langlock.policy import Policy, requested_scripts
-from langlock.text.check import policy_for
+from langlock.guarding.frames import load_frame, messages_for
+from langlock.policy import Policy, policy_for, requested_scripts
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from langlock.text.findings import KINDS, Finding, Report
-from langlock.text.metrics import (
+from langlock.eval.metrics import (
     LineScores,
     answer_pass_rate,
     finding_lines,
@@ -18,6 +17,7 @@ from langlock.text.metrics import (
     major_lines_by_kind,
     prf,
 )
+from langlock.text.findings import KINDS, Finding, Report
 
 
 def finding(kind: str, start: int, end: int, line: int, severity: str = "major") -> Finding:

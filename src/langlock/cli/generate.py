@@ -1,0 +1,86 @@
+"""``langlock generate``: one answer from a local GGUF model, optionally locked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from langlock.cli.options import LangOpt, PresetName, PresetOpt, die, stderr_console
+
+if TYPE_CHECKING:
+    pass
+
+
+def generate(
+    question: Annotated[str, typer.Argument(help="The user's question.")],
+    lock: Annotated[
+        bool, typer.Option("--lock/--no-lock", help="Mask forbidden scripts while decoding.")
+    ] = False,
+    lang: LangOpt = "ru",
+    preset: PresetOpt = PresetName.strict,
+    model: Annotated[
+        str, typer.Option("--model", help="A GGUF path, or 'bundled' (Gemma 3 270M).")
+    ] = "bundled",
+    temperature: Annotated[float, typer.Option("--temperature", min=0.0)] = 0.8,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    max_tokens: Annotated[int, typer.Option("--max-tokens", min=1)] = 200,
+    findings: Annotated[
+        bool, typer.Option("--findings", help="Also print what the checker says of the answer.")
+    ] = False,
+    allow_script: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-script",
+            help="A script the answer may use after all, e.g. Han (repeatable).",
+        ),
+    ] = None,
+    latin_bias: Annotated[
+        float | None,
+        typer.Option("--latin-bias", help="Logit added to Latin tokens in prose (standard)."),
+    ] = None,
+) -> None:
+    """Answer a question with a local GGUF model through llama.cpp, optionally locked."""
+    try:
+        import llama_cpp
+
+        from langlock.decoding.bundled import bundled_model_path, gemma_turns
+        from langlock.decoding.lock import lock as make_lock
+        from langlock.policy import Policy
+    except ImportError as exc:
+        raise die(f"{exc}; install the decoding extra: pip install 'langlock[decoding]'") from None
+    try:
+        policy = Policy.from_options(
+            lang=lang, preset=preset.value, allow_scripts=allow_script or ()
+        )
+    except (ValueError, OSError) as exc:  # an unknown script name or language
+        raise die(str(exc)) from None
+    path = bundled_model_path() if model == "bundled" else Path(model)
+    if not path.is_file():
+        raise die(f"no model file at {path}")
+    llama = llama_cpp.Llama(model_path=str(path), n_ctx=2048, verbose=False)
+    options: dict[str, Any] = {"max_tokens": max_tokens, "temperature": temperature, "seed": seed}
+    if lock:
+        processor = make_lock(llama, policy=policy, latin_bias=latin_bias)
+        options["logits_processor"] = llama_cpp.LogitsProcessorList([processor])
+    if "tokenizer.chat_template" in llama.metadata:
+        reply = llama.create_chat_completion([{"role": "user", "content": question}], **options)
+        answer = str(reply["choices"][0]["message"]["content"] or "")
+    else:  # a base model without a template (the bundled one): Gemma's turn format
+        out = llama(gemma_turns(question), stop=["<end_of_turn>", "<start_of_turn>"], **options)
+        answer = str(out["choices"][0]["text"])
+    from rich.console import Console
+
+    answer = answer.strip()
+    Console().print(answer, markup=False, highlight=False)
+    if findings:
+        import langlock
+
+        report = langlock.check(answer, policy=policy, prompt=question)
+        console = stderr_console()
+        for f in report.findings:
+            console.print(
+                f"  {f.line}:{f.start}  {f.kind} ({f.severity})  {f.message}", markup=False
+            )
+        console.print("ok" if report.ok else "FAIL", style="green" if report.ok else "red")
