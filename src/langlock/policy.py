@@ -14,6 +14,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
@@ -23,7 +24,14 @@ import regex
 
 from langlock.text.scripts import SCRIPTS
 
-PRESET_NAMES = ("strict", "standard", "lenient")
+
+class PresetName(StrEnum):
+    """The presets of POLICY.md, in order from the strictest."""
+
+    strict = "strict"
+    standard = "standard"
+    lenient = "lenient"
+
 
 #: Kinds that `lenient` still reports (POLICY.md, "Presets").
 _LENIENT_KINDS = frozenset(

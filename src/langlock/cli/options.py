@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Annotated, BinaryIO
 
 import typer
 
+from langlock.policy import PresetName
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -23,12 +25,6 @@ class Format(StrEnum):
     human = "human"
     json = "json"
     jsonl = "jsonl"
-
-
-class PresetName(StrEnum):
-    strict = "strict"
-    standard = "standard"
-    lenient = "lenient"
 
 
 def stdout_binary() -> BinaryIO:
