@@ -7,13 +7,21 @@ PY := $(VENV)/bin/python
 
 setup: $(VENV)/.installed
 
-# llama-cpp-python compiles llama.cpp from source (minutes); pip caches the wheel after.
-export CMAKE_ARGS ?= -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DGGML_OPENMP=OFF
+# llama-cpp-python compiles llama.cpp from source (minutes). GGML_NATIVE=OFF: a native build
+# on a CPU that reports AMX compiles ggml's AMX kernels, which segfault where the kernel does
+# not grant AMX (seen on this project's VMs); the portable build (AVX2, FMA, F16C) runs
+# everywhere. The wheel is kept under a name made of the version and these flags, because
+# pip's own cache would hand back a wheel built with other flags.
+LLAMA_CPP_VERSION := 0.3.36
+export CMAKE_ARGS ?= -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DGGML_OPENMP=OFF -DGGML_NATIVE=OFF
+WHEELS := $(HOME)/.cache/langlock/wheels/llama-cpp-python-$(LLAMA_CPP_VERSION)-$(shell printf '%s' "$(CMAKE_ARGS)" | cksum | cut -d' ' -f1)
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	ls $(WHEELS)/llama_cpp_python-*.whl >/dev/null 2>&1 || \
+	  $(PY) -m pip wheel -q --no-deps --no-cache-dir -w $(WHEELS) llama-cpp-python==$(LLAMA_CPP_VERSION)
+	$(PY) -m pip install -q --find-links $(WHEELS) -e '.[dev]' llama-cpp-python==$(LLAMA_CPP_VERSION)
 	touch $@
 
 # Main job: the bundled Gemma 3 270M on the 30 demo prompts under none / frame / lock /
