@@ -1,4 +1,4 @@
-"""Tests for ``langlock.text.mojibake``: families, spans, double damage, and no false alarms."""
+"""Tests for ``langlock.text.detectors.mojibake``: families, spans, double damage."""
 
 from __future__ import annotations
 
@@ -14,7 +14,10 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from wordfreq import top_n_list
 
-from langlock.text.mojibake import RU_ALPHABET, MojibakeSpan, find_mojibake, repair
+from langlock.policy import load_profile
+from langlock.text.detectors.mojibake import MojibakeSpan, find_mojibake, repair
+
+RU_ALPHABET = load_profile("ru").alphabet
 
 UK_ALPHABET = "абвгґдеєжзиіїйклмнопрстуфхцчшщьюя"
 EL_ALPHABET = "αβγδεζηθικλμνξοπρστυφχψωάέήίόύώςϊϋΐΰ"

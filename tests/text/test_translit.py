@@ -1,4 +1,4 @@
-"""Tests for langlock.text.translit: Russian written in Latin letters.
+"""Tests for langlock.text.detectors.translit: Russian written in Latin letters.
 
 The lists below are the detector's evaluation set: realistic translit phrases in several
 schemes (positives), and English, tech terms, names, Spanish, German, other European
@@ -22,14 +22,22 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from langlock.text.translit import (
+from langlock.text.detectors.translit import (
     TranslitDetector,
     TranslitHit,
     cyrillic_candidates,
     to_cyrillic,
 )
 
-MODULE = Path(__file__).resolve().parents[2] / "src" / "langlock" / "text" / "translit.py"
+MODULE = (
+    Path(__file__).resolve().parents[2]
+    / "src"
+    / "langlock"
+    / "text"
+    / "detectors"
+    / "translit"
+    / "__init__.py"
+)
 DATA = Path(__file__).resolve().parents[2] / "src" / "langlock" / "data" / "translit" / "ru.toml"
 
 #: Latin words as the checker passes them: Latin letters with inner hyphens/apostrophes,
@@ -777,7 +785,7 @@ def test_data_file_is_complete() -> None:
     assert {"bgn_pcgn", "icao_9303", "iso9", "gost_7_79_b", "scholarly"} <= set(raw["schemes"])
     spec = importlib.util.spec_from_file_location("translit_data_probe", MODULE)
     assert spec is not None
-    from langlock.text.translit import _load_scheme
+    from langlock.text.detectors.translit.scheme import _load_scheme
 
     sch = _load_scheme("ru")
     assert sch is not None
@@ -790,7 +798,7 @@ def test_data_file_is_complete() -> None:
 def test_thresholds_live_in_the_data_file() -> None:
     import tomllib
 
-    from langlock.text import translit
+    from langlock.text.detectors.translit import scheme as translit
 
     raw = tomllib.loads(DATA.read_text(encoding="utf-8"))
     assert set(translit._DEFAULT_THRESHOLDS) <= set(raw["detector"])
@@ -803,7 +811,7 @@ def _clear_caches(mod: types.ModuleType) -> None:
 
 def test_exact_lookup_fallback_when_dawg_is_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
     """If pymorphy3's DAWG internals change, readings still come through word_is_known."""
-    from langlock.text import translit
+    from langlock.text.detectors.translit import readings as translit
 
     morph = translit._morph("ru")
     lex = translit._Lexicon(lambda w: bool(morph.word_is_known(w, strict=True)))
@@ -823,7 +831,7 @@ def test_exact_lookup_fallback_when_dawg_is_unavailable(monkeypatch: pytest.Monk
 
 
 def test_no_lexicon_means_no_hits(monkeypatch: pytest.MonkeyPatch) -> None:
-    from langlock.text import translit
+    from langlock.text.detectors.translit import readings as translit
 
     _clear_caches(translit)
     monkeypatch.setattr(translit, "_morph", lambda lang: None)
