@@ -233,8 +233,9 @@ def repair(s: str, alphabet: str | None = None) -> tuple[str, str] | None:
 def find_mojibake(text: str, alphabet: str | None = None) -> list[MojibakeSpan]:
     """Spans of mojibake in ``text``, each with its repair.
 
-    ``alphabet`` holds the lowercase letters of the target language; a repair counts only
-    when it yields mostly letters of that alphabet (or plain ASCII and punctuation), which
+    ``alphabet`` holds the lowercase letters of the target language (by default the default
+    target's, ``default_alphabet()``); a repair counts only when it yields mostly letters of
+    that alphabet (or plain ASCII and punctuation), which
     keeps real text from being "repaired". Spans are sorted and never overlap; a span
     never crosses a line break.
 
