@@ -24,6 +24,9 @@ import regex
 
 from langlock.text.scripts import SCRIPTS
 
+#: The target language when a caller names none.
+DEFAULT_LANG = "ru"
+
 
 class PresetName(StrEnum):
     """The presets of POLICY.md, in order from the strictest."""
@@ -32,6 +35,9 @@ class PresetName(StrEnum):
     standard = "standard"
     lenient = "lenient"
 
+
+#: How a preset treats Latin words in the prose of a non-Latin target (see ``Preset``).
+LatinWords = Literal["all", "common", "none"]
 
 #: Kinds that `lenient` still reports (POLICY.md, "Presets").
 _LENIENT_KINDS = frozenset(
@@ -57,25 +63,37 @@ class Preset:
     """
 
     name: str
-    latin_words: Literal["all", "common", "none"]
+    latin_words: LatinWords
     gloss_major: bool
     kinds: frozenset[str]
 
 
+#: What ``strict`` and ``standard`` report besides ``_LENIENT_KINDS``.
+_LATIN_WORD_KINDS = frozenset({"foreign_word", "translit"})
+
+#: The presets by name; the names are ``PresetName``'s, in its order.
 PRESETS: dict[str, Preset] = {
-    "strict": Preset(
-        "strict",
-        "all",
-        True,
-        _LENIENT_KINDS | {"foreign_word", "translit"},
-    ),
-    "standard": Preset(
-        "standard",
-        "common",
-        False,
-        _LENIENT_KINDS | {"foreign_word", "translit"},
-    ),
-    "lenient": Preset("lenient", "none", False, _LENIENT_KINDS),
+    p.name: p
+    for p in (
+        Preset(
+            name=PresetName.strict.value,
+            latin_words="all",
+            gloss_major=True,
+            kinds=_LENIENT_KINDS | _LATIN_WORD_KINDS,
+        ),
+        Preset(
+            name=PresetName.standard.value,
+            latin_words="common",
+            gloss_major=False,
+            kinds=_LENIENT_KINDS | _LATIN_WORD_KINDS,
+        ),
+        Preset(
+            name=PresetName.lenient.value,
+            latin_words="none",
+            gloss_major=False,
+            kinds=_LENIENT_KINDS,
+        ),
+    )
 }
 
 
@@ -113,7 +131,7 @@ class Profile:
             code=data["code"],
             name=data["name"],
             scripts=frozenset(data["scripts"]),
-            alphabet=data["alphabet"],
+            alphabet=data.get("alphabet") or languages()[data["code"]].letters,
             wordfreq=data.get("wordfreq", ""),
             morphology=data.get("morphology", ""),
             foreign_lexicons=tuple(data.get("foreign_lexicons", ())),
@@ -126,6 +144,52 @@ class Profile:
             request_cues=tuple(requests.get("cues", ())),
             request_stems={k: tuple(v) for k, v in requests.get("stems", {}).items()},
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Language:
+    """One language langlock meets, target or not (a table of ``data/languages.toml``).
+
+    ``letters`` (lowercase) is set where its wordfreq lexicon backs the legacy mojibake
+    checks.
+
+    >>> uk = languages()["uk"]
+    >>> uk.name, uk.script, "ї" in uk.letters
+    ('Ukrainian', 'Cyrillic', True)
+    """
+
+    code: str
+    name: str
+    script: str = "Latin"
+    letters: str = ""
+
+
+@cache
+def languages() -> Mapping[str, Language]:
+    """Every language of ``data/languages.toml`` by code, in the file's order."""
+    path = resources.files("langlock") / "data" / "languages.toml"
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    return {code: Language(code=code, **fields) for code, fields in data.items()}
+
+
+def language_name(code: str) -> str:
+    """A language's English name; the code itself for a language the data does not know.
+
+    >>> language_name("es"), language_name("xx")
+    ('Spanish', 'xx')
+    """
+    known = languages().get(code)
+    return known.name if known else code
+
+
+def language_script(code: str) -> str:
+    """The script a language is written in (Latin for a language the data does not know).
+
+    >>> language_script("bg"), language_script("de"), language_script("xx")
+    ('Cyrillic', 'Latin', 'Latin')
+    """
+    known = languages().get(code)
+    return known.script if known else "Latin"
 
 
 def available_languages() -> list[str]:
@@ -170,8 +234,8 @@ class Policy:
     @classmethod
     def from_options(
         cls,
-        lang: str = "ru",
-        preset: str = "standard",
+        lang: str = DEFAULT_LANG,
+        preset: str = PresetName.standard.value,
         allow: Iterable[str] = (),
         allow_scripts: Iterable[str] = (),
         config: str | Path | None = None,
@@ -258,10 +322,6 @@ def requested_by_prompt(profile: Profile, prompt: str | None) -> frozenset[str]:
     )
 
 
-#: Scripts of the languages a prompt may ask for, where not Latin (the default).
-_LANGUAGE_SCRIPTS = {"ru": "Cyrillic", "uk": "Cyrillic", "bg": "Cyrillic", "be": "Cyrillic"}
-
-
 def requested_scripts(profile: Profile, prompt: str | None) -> frozenset[str]:
     """Scripts an answer may use because the prompt asks for them (for the lock).
 
@@ -271,9 +331,7 @@ def requested_scripts(profile: Profile, prompt: str | None) -> frozenset[str]:
     ['Latin']
     """
     asked = requested_by_prompt(profile, prompt)
-    return frozenset(
-        key if key in SCRIPTS else _LANGUAGE_SCRIPTS.get(key, "Latin") for key in asked
-    )
+    return frozenset(key if key in SCRIPTS else language_script(key) for key in asked)
 
 
 @lru_cache(maxsize=256)

@@ -7,6 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import langlock
+from langlock.policy import PresetName
 from langlock.text.context import FIX_PROTECTED
 from langlock.text.regions import Regions
 
@@ -241,7 +242,7 @@ _fast = settings(max_examples=150, deadline=None, suppress_health_check=[HealthC
 
 
 @_fast
-@given(_texts, st.sampled_from(["strict", "standard", "lenient"]))
+@given(_texts, st.sampled_from([p.value for p in PresetName]))
 def test_offsets_match_text(text: str, preset: str) -> None:
     report = langlock.check(text, preset=preset)
     for f in report.findings:

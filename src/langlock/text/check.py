@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from langlock.policy import Policy, policy_for
+from langlock.policy import DEFAULT_LANG, Policy, PresetName, policy_for
 from langlock.text.context import Context
 from langlock.text.detectors import (
     Detector,
     InvisibleDetector,
+    LatinWordDetector,
     MojibakeDetector,
     RepetitionDetector,
     ScriptDetector,
@@ -14,7 +15,6 @@ from langlock.text.detectors import (
     SpecialTokenDetector,
 )
 from langlock.text.findings import Finding, Report
-from langlock.text.latin import LatinWordDetector
 
 DETECTORS: tuple[Detector, ...] = (
     SpecialTokenDetector(),
@@ -29,8 +29,8 @@ DETECTORS: tuple[Detector, ...] = (
 
 def check(
     text: str,
-    lang: str = "ru",
-    preset: str = "standard",
+    lang: str = DEFAULT_LANG,
+    preset: str = PresetName.standard.value,
     prompt: str | None = None,
     policy: Policy | None = None,
 ) -> Report:

@@ -107,18 +107,3 @@ MAX_SAMPLE = 8
 #: Mean Zipf frequency of running English text is about 5; Spanish or German words read
 #: as English score far lower.
 CLEARLY_ENGLISH = 4.0
-
-
-LANGUAGE_NAMES = {
-    "en": "English",
-    "es": "Spanish",
-    "de": "German",
-    "fr": "French",
-    "it": "Italian",
-    "pt": "Portuguese",
-    "ru": "Russian",
-    "uk": "Ukrainian",
-    "bg": "Bulgarian",
-    "sr": "Serbian",
-    "be": "Belarusian",
-}

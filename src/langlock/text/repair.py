@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from langlock.policy import Policy, policy_for
+from langlock.policy import DEFAULT_LANG, Policy, PresetName, policy_for
 from langlock.text.check import check
 from langlock.text.context import FIX_PROTECTED
 from langlock.text.findings import Change, Finding, Fixed
@@ -14,8 +14,8 @@ MAX_ROUNDS = 4
 
 def fix(
     text: str,
-    lang: str = "ru",
-    preset: str = "standard",
+    lang: str = DEFAULT_LANG,
+    preset: str = PresetName.standard.value,
     prompt: str | None = None,
     policy: Policy | None = None,
 ) -> Fixed:

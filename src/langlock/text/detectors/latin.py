@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING
 
 import regex
 
+from langlock.policy import language_name
 from langlock.text.context import Context
-from langlock.text.detectors import Detector
+from langlock.text.detectors.base import Detector
 from langlock.text.findings import Finding
 from langlock.text.lexicon import (
-    LANGUAGE_NAMES,
     best_foreign_language,
     english_stopwords,
     english_title_words,
@@ -31,7 +31,7 @@ from langlock.text.lexicon import (
 from langlock.text.scripts import letters_of, script_class, script_of
 
 if TYPE_CHECKING:
-    from langlock.text.translit import TranslitDetector
+    from langlock.text.detectors.translit import TranslitDetector
 
 _L = script_class("Latin")
 _M = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
@@ -256,7 +256,7 @@ class LatinWordDetector(Detector):
                     "wrong_language",
                     line_spans[0][0],
                     line_spans[-1][1],
-                    f"{LANGUAGE_NAMES.get(lang, lang)} text instead of {profile.name}",
+                    f"{language_name(lang)} text instead of {profile.name}",
                 )
             )
         return found
@@ -304,7 +304,7 @@ class LatinWordDetector(Detector):
                     "wrong_language",
                     run[0].start,
                     run[-1].end,
-                    f"{LANGUAGE_NAMES.get(lang, lang)} clause inside {profile.name} prose",
+                    f"{language_name(lang)} clause inside {profile.name} prose",
                 )
             return
         if len(run) == 1 and self._named_identifier(ctx, run[0]):
@@ -438,6 +438,6 @@ def _may_hold_word() -> re.Pattern[str]:
 
 @cache
 def _translit_detector(lang: str) -> TranslitDetector:
-    from langlock.text.translit import TranslitDetector
+    from langlock.text.detectors.translit import TranslitDetector
 
     return TranslitDetector(lang)
