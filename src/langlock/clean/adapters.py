@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from langlock.clean.cleaner import TAG_FIELD, CleanMode, RecordCleaner
+from langlock.clean.cleaner import TAG_FIELD, CleanMode, RecordCleaner, Verdict
 from langlock.clean.records import AUTO, RecordFormat
 from langlock.policy import Policy
 
@@ -34,7 +34,7 @@ def dataset_filter(
         roles=roles,
         text_field=text_field,
     )
-    return lambda record: cleaner.clean(record).status != "rejected"
+    return lambda record: cleaner.clean(record).status is not Verdict.rejected
 
 
 def dataset_tagger(
@@ -60,7 +60,7 @@ def dataset_tagger(
         outcome = cleaner.clean(record)
         tagged = (outcome.record or {}).get(TAG_FIELD, {"ok": False, "findings": {}})
         return {
-            "langlock_ok": bool(tagged["ok"]) and outcome.status != "rejected",
+            "langlock_ok": bool(tagged["ok"]) and outcome.status is not Verdict.rejected,
             "langlock_findings": json.dumps(
                 tagged["findings"] or outcome.reason, ensure_ascii=False
             ),
@@ -88,6 +88,6 @@ def datatrove_filter(lang: str = "ru", preset: str = "standard", **options: Any)
 
         def filter(self, doc: Document) -> bool | tuple[bool, str]:
             outcome = self.cleaner.clean({"text": doc.text})
-            return True if outcome.status != "rejected" else (False, outcome.reason)
+            return True if outcome.status is not Verdict.rejected else (False, outcome.reason)
 
     return LanguageDisciplineFilter()

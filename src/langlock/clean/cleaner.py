@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any
 
 from langlock.clean.records import AUTO, FormatError, Unit, detect_format, units, with_text
 from langlock.policy import Policy
@@ -19,7 +19,6 @@ from langlock.text.check import check
 from langlock.text.findings import Finding
 from langlock.text.repair import fix
 
-Status = Literal["kept", "repaired", "rejected"]
 TAG_FIELD = "langlock"
 
 
@@ -31,11 +30,19 @@ class CleanMode(StrEnum):
     tag = "tag"
 
 
+class Verdict(StrEnum):
+    """What became of a record: kept as it was, kept repaired, or rejected."""
+
+    kept = "kept"
+    repaired = "repaired"
+    rejected = "rejected"
+
+
 @dataclass(kw_only=True)
 class Outcome:
     """What became of one record."""
 
-    status: Status
+    status: Verdict
     record: dict[str, Any] | None
     reason: str = ""
     #: Major findings per checked field (after repair, what was left).
@@ -69,7 +76,7 @@ class RecordCleaner:
         >>> from langlock.policy import Policy
         >>> cleaner = RecordCleaner(Policy.from_options(), mode=CleanMode.repair)
         >>> out = cleaner.clean({"text": "Закон Макcвелла"})
-        >>> out.status, out.record
+        >>> str(out.status), out.record
         ('repaired', {'text': 'Закон Максвелла'})
         >>> cleaner.clean({"text": "Это важный milestone"}).reason
         'not repairable: text: foreign_word «milestone»'
@@ -78,7 +85,7 @@ class RecordCleaner:
             fmt = detect_format(record) if self.fmt == AUTO else self.fmt
             checked = units(record, fmt, self.roles, self.text_field)
         except (FormatError, KeyError, TypeError) as exc:
-            return Outcome(status="rejected", record=None, reason=f"format: {exc}")
+            return Outcome(status=Verdict.rejected, record=None, reason=f"format: {exc}")
         bad = {u.field: (u, majors) for u in checked if (majors := self._majors(u))}
         if self.mode is CleanMode.tag:
             tagged = dict(record)
@@ -87,13 +94,13 @@ class RecordCleaner:
                 "findings": {name: _dicts(m) for name, (_, m) in bad.items()},
             }
             findings = {n: _dicts(m) for n, (_, m) in bad.items()}
-            return Outcome(status="kept", record=tagged, findings=findings)
+            return Outcome(status=Verdict.kept, record=tagged, findings=findings)
         if not bad:
-            return Outcome(status="kept", record=record)
+            return Outcome(status=Verdict.kept, record=record)
         if self.mode is CleanMode.repair:
             return self._repair(record, bad)
         findings = {n: _dicts(m) for n, (_, m) in bad.items()}
-        return Outcome(status="rejected", record=None, reason=_reason(bad), findings=findings)
+        return Outcome(status=Verdict.rejected, record=None, reason=_reason(bad), findings=findings)
 
     def _majors(self, unit: Unit) -> list[Finding]:
         report = check(unit.text, policy=self.policy, prompt=unit.prompt)
@@ -113,8 +120,8 @@ class RecordCleaner:
         if left:
             findings = {n: _dicts(m) for n, (_, m) in left.items()}
             reason = "not repairable: " + _reason(left)
-            return Outcome(status="rejected", record=None, reason=reason, findings=findings)
-        return Outcome(status="repaired", record=repaired, fixed_fields=list(bad))
+            return Outcome(status=Verdict.rejected, record=None, reason=reason, findings=findings)
+        return Outcome(status=Verdict.repaired, record=repaired, fixed_fields=list(bad))
 
 
 def _dicts(findings: list[Finding]) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from langlock.clean.cleaner import Outcome, RecordCleaner
+from langlock.clean.cleaner import Outcome, RecordCleaner, Verdict
 from langlock.clean.readers import CorpusItem, CorpusKind
 from langlock.clean.writers import render_records
 from langlock.io import jsonl_line
@@ -47,14 +47,14 @@ class Stats:
             for f in findings:
                 self.findings_by_kind[f["kind"]] += 1
                 self.findings_by_field[_field_kind(name)] += 1
-        if outcome.status == "rejected":
+        if outcome.status is Verdict.rejected:
             self.rejected += 1
             self.bad_format += outcome.reason.startswith("format:")
             if len(self.examples) < EXAMPLES:
                 self.examples.append({"source": item.source, "reason": outcome.reason})
         else:
             self.kept += 1
-            self.repaired += outcome.status == "repaired"
+            self.repaired += outcome.status is Verdict.repaired
 
     def merge(self, later: Stats) -> None:
         """Add the numbers of the piece that follows this one.
@@ -133,7 +133,7 @@ def judge(cleaner: RecordCleaner, items: Iterable[CorpusItem], output_kind: Corp
             rejects.append(
                 jsonl_line({"source": item.source, "reason": item.error, "raw": item.raw})
             )
-        elif outcome.status == "rejected":
+        elif outcome.status is Verdict.rejected:
             row = {
                 "source": item.source,
                 "reason": outcome.reason,
