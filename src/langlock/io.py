@@ -1,7 +1,9 @@
-"""Plumbing every door shares: surrogate-safe JSON lines, text safe to print, atomic writes.
+"""Plumbing every door shares: JSON lines read and written (surrogate-safe), text safe to
+print, atomic writes.
 
 Written by hand because the standard library has no atomic file replace and no JSON dump that
-survives a lone surrogate (JSON can hold one, UTF-8 cannot).
+survives a lone surrogate (JSON can hold one, UTF-8 cannot). Reading says *why* a line holds
+no JSON object in data (``BadLine``), so each command words it its own way.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import tempfile
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -21,6 +25,76 @@ import regex
 
 _SURROGATE = regex.compile(r"[\ud800-\udfff]")
 _HIDDEN = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+
+def strip_bom(data: bytes) -> bytes:
+    """``data`` without a leading UTF-8 byte order mark.
+
+    >>> strip_bom(b"\\xef\\xbb\\xbf{}"), strip_bom(b"{}")
+    (b'{}', b'{}')
+    """
+    return data[len(UTF8_BOM) :] if data.startswith(UTF8_BOM) else data
+
+
+class LineProblem(StrEnum):
+    """Why a line holds no JSON object."""
+
+    utf8 = "utf8"  # its bytes are not UTF-8
+    json = "json"  # its text is not JSON
+    not_object = "not_object"  # it is JSON, but not an object
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BadLine:
+    """A line that holds no JSON object, and what was wrong with it."""
+
+    problem: LineProblem
+    line: str | None = None  # the decoded text (None when it is not UTF-8)
+    error: UnicodeDecodeError | json.JSONDecodeError | None = None
+    value: Any = None  # the JSON value it held instead of an object
+
+
+def parse_object_line(raw: bytes) -> dict[str, Any] | BadLine:
+    """The JSON object on one line of UTF-8, or a ``BadLine`` saying why there is none.
+
+    A line nested too deeply raises ``RecursionError``, as ``json.loads`` does.
+
+    >>> parse_object_line(b'{"text": "\\xd1\\x91"}')
+    {'text': 'ё'}
+    >>> bad = parse_object_line(b"[1]")
+    >>> bad.problem, bad.value, json_type(bad.value)
+    (<LineProblem.not_object: 'not_object'>, [1], 'array')
+    >>> parse_object_line(b"\\xff").error.start
+    0
+    """
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return BadLine(problem=LineProblem.utf8, error=exc)
+    try:
+        value = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return BadLine(problem=LineProblem.json, line=line, error=exc)
+    if isinstance(value, dict):
+        return value
+    return BadLine(problem=LineProblem.not_object, line=line, value=value)
+
+
+def json_type(value: Any) -> str:
+    """JSON-ish type name.
+
+    >>> json_type(None), json_type([1]), json_type(2.5)
+    ('null', 'array', 'float')
+    """
+    names = {type(None): "null", list: "array", dict: "object", bool: "bool"}
+    return names.get(type(value), type(value).__name__)
+
+
+# -- writing ---------------------------------------------------------------------------------
 
 
 def dumps(obj: Any) -> str:

@@ -16,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from langlock.clean.engines import CleanerSpec
-from langlock.clean.io import input_kind, piece_items, read_items, read_pieces
 from langlock.clean.pipeline import CleanRun, Paths
+from langlock.clean.readers import input_kind, piece_items, read_items, read_pieces
 from tests.support import ray_head
 
 GOOD = "Docker — это платформа для запуска приложений в контейнерах."
@@ -55,7 +55,9 @@ CHAT = [
 def run(source: Path, mode: str = "drop", engine: str = "inline", workers: int = 1, **spec: Any):  # type: ignore[no-untyped-def]
     kind = input_kind(source)
     paths = Paths.beside(source, kind)
-    stats = CleanRun(source, paths, CleanerSpec(mode=mode, **spec), engine, workers).run()
+    cleaner = CleanerSpec(mode=mode, **spec)
+    clean_run = CleanRun(source=source, paths=paths, spec=cleaner, engine=engine, workers=workers)
+    stats = clean_run.run()
     return stats, paths
 
 
@@ -193,7 +195,10 @@ def test_text_files_one_record_each(tmp_path: Path) -> None:
     (folder / "a.txt").write_text(GOOD + "\n" + GOOD, encoding="utf-8")
     (folder / "b.txt").write_text(BAD_SCRIPT, encoding="utf-8")
     paths = Paths.beside(folder, "text")
-    stats = CleanRun(folder, paths, CleanerSpec(), "inline", text_unit="file").run()
+    clean_run = CleanRun(
+        source=folder, paths=paths, spec=CleanerSpec(), engine="inline", text_unit="file"
+    )
+    stats = clean_run.run()
     assert stats.records_in == 2 and stats.kept == 1
 
 
@@ -212,7 +217,7 @@ def test_rerun_is_byte_identical_and_interrupts_leave_nothing(tmp_path: Path) ->
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        CleanRun(source, other, CleanerSpec(), "inline").run(interrupt)
+        CleanRun(source=source, paths=other, spec=CleanerSpec(), engine="inline").run(interrupt)
     names = {p.name for p in tmp_path.iterdir()}
     assert not {"o.jsonl.gz", "o.rej.jsonl", "o.stats.json"} & names
     assert not [n for n in names if n.endswith(".tmp")]

@@ -9,14 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from langlock.clean.cleaner import TAG_FIELD, RecordCleaner
+from langlock.clean.cleaner import TAG_FIELD, CleanMode, RecordCleaner, Verdict
+from langlock.clean.records import AUTO, RecordFormat
 from langlock.policy import Policy
 
 
 def dataset_filter(
     lang: str = "ru",
     preset: str = "standard",
-    fmt: str = "auto",
+    fmt: str = AUTO,
     roles: Sequence[str] = ("assistant",),
     text_field: str | None = None,
 ) -> Callable[[dict[str, Any]], bool]:
@@ -27,15 +28,19 @@ def dataset_filter(
     (True, False)
     """
     cleaner = RecordCleaner(
-        Policy.from_options(lang=lang, preset=preset), "drop", fmt, roles, text_field
+        Policy.from_options(lang=lang, preset=preset),
+        mode=CleanMode.drop,
+        fmt=fmt,
+        roles=roles,
+        text_field=text_field,
     )
-    return lambda record: cleaner.clean(record).status != "rejected"
+    return lambda record: cleaner.clean(record).status is not Verdict.rejected
 
 
 def dataset_tagger(
     lang: str = "ru",
     preset: str = "standard",
-    fmt: str = "auto",
+    fmt: str = AUTO,
     roles: Sequence[str] = ("assistant",),
     text_field: str | None = None,
 ) -> Callable[[dict[str, Any]], dict[str, Any]]:
@@ -44,14 +49,18 @@ def dataset_tagger(
     import json
 
     cleaner = RecordCleaner(
-        Policy.from_options(lang=lang, preset=preset), "tag", fmt, roles, text_field
+        Policy.from_options(lang=lang, preset=preset),
+        mode=CleanMode.tag,
+        fmt=fmt,
+        roles=roles,
+        text_field=text_field,
     )
 
     def tag(record: dict[str, Any]) -> dict[str, Any]:
         outcome = cleaner.clean(record)
         tagged = (outcome.record or {}).get(TAG_FIELD, {"ok": False, "findings": {}})
         return {
-            "langlock_ok": bool(tagged["ok"]) and outcome.status != "rejected",
+            "langlock_ok": bool(tagged["ok"]) and outcome.status is not Verdict.rejected,
             "langlock_findings": json.dumps(
                 tagged["findings"] or outcome.reason, ensure_ascii=False
             ),
@@ -72,11 +81,13 @@ def datatrove_filter(lang: str = "ru", preset: str = "standard", **options: Any)
         def __init__(self) -> None:
             super().__init__(**options)
             self.cleaner = RecordCleaner(
-                Policy.from_options(lang=lang, preset=preset), "drop", "text"
+                Policy.from_options(lang=lang, preset=preset),
+                mode=CleanMode.drop,
+                fmt=RecordFormat.text,
             )
 
         def filter(self, doc: Document) -> bool | tuple[bool, str]:
             outcome = self.cleaner.clean({"text": doc.text})
-            return True if outcome.status != "rejected" else (False, outcome.reason)
+            return True if outcome.status is not Verdict.rejected else (False, outcome.reason)
 
     return LanguageDisciplineFilter()

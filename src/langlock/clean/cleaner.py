@@ -10,25 +10,39 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from enum import StrEnum
+from typing import Any
 
-from langlock.clean.records import FormatError, Unit, detect_format, units, with_text
+from langlock.clean.records import AUTO, FormatError, Unit, detect_format, units, with_text
 from langlock.policy import Policy
 from langlock.text.check import check
 from langlock.text.findings import Finding
 from langlock.text.repair import fix
 
-Mode = Literal["drop", "repair", "tag"]
-Status = Literal["kept", "repaired", "rejected"]
-MODES = ("drop", "repair", "tag")
 TAG_FIELD = "langlock"
 
 
-@dataclass
+class CleanMode(StrEnum):
+    """What to do with a record that has a major finding (``--mode``)."""
+
+    drop = "drop"
+    repair = "repair"
+    tag = "tag"
+
+
+class Verdict(StrEnum):
+    """What became of a record: kept as it was, kept repaired, or rejected."""
+
+    kept = "kept"
+    repaired = "repaired"
+    rejected = "rejected"
+
+
+@dataclass(kw_only=True)
 class Outcome:
     """What became of one record."""
 
-    status: Status
+    status: Verdict
     record: dict[str, Any] | None
     reason: str = ""
     #: Major findings per checked field (after repair, what was left).
@@ -42,15 +56,16 @@ class RecordCleaner:
     def __init__(
         self,
         policy: Policy,
-        mode: Mode = "drop",
-        fmt: str = "auto",
+        *,
+        mode: str = CleanMode.drop,
+        fmt: str = AUTO,
         roles: Sequence[str] = ("assistant",),
         text_field: str | None = None,
     ) -> None:
-        if mode not in MODES:
-            raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
+        if mode not in set(CleanMode):
+            raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(CleanMode)}")
         self.policy = policy
-        self.mode = mode
+        self.mode = CleanMode(mode)
         self.fmt = fmt
         self.roles = tuple(roles)
         self.text_field = text_field
@@ -59,31 +74,33 @@ class RecordCleaner:
         """The outcome for one record.
 
         >>> from langlock.policy import Policy
-        >>> cleaner = RecordCleaner(Policy.from_options(), "repair")
+        >>> cleaner = RecordCleaner(Policy.from_options(), mode=CleanMode.repair)
         >>> out = cleaner.clean({"text": "Закон Макcвелла"})
-        >>> out.status, out.record
+        >>> str(out.status), out.record
         ('repaired', {'text': 'Закон Максвелла'})
         >>> cleaner.clean({"text": "Это важный milestone"}).reason
         'not repairable: text: foreign_word «milestone»'
         """
         try:
-            fmt = detect_format(record) if self.fmt == "auto" else self.fmt
+            fmt = detect_format(record) if self.fmt == AUTO else self.fmt
             checked = units(record, fmt, self.roles, self.text_field)
         except (FormatError, KeyError, TypeError) as exc:
-            return Outcome("rejected", None, f"format: {exc}")
+            return Outcome(status=Verdict.rejected, record=None, reason=f"format: {exc}")
         bad = {u.field: (u, majors) for u in checked if (majors := self._majors(u))}
-        if self.mode == "tag":
+        if self.mode is CleanMode.tag:
             tagged = dict(record)
             tagged[TAG_FIELD] = {
                 "ok": not bad,
                 "findings": {name: _dicts(m) for name, (_, m) in bad.items()},
             }
-            return Outcome("kept", tagged, findings={n: _dicts(m) for n, (_, m) in bad.items()})
+            findings = {n: _dicts(m) for n, (_, m) in bad.items()}
+            return Outcome(status=Verdict.kept, record=tagged, findings=findings)
         if not bad:
-            return Outcome("kept", record)
-        if self.mode == "repair":
+            return Outcome(status=Verdict.kept, record=record)
+        if self.mode is CleanMode.repair:
             return self._repair(record, bad)
-        return Outcome("rejected", None, _reason(bad), {n: _dicts(m) for n, (_, m) in bad.items()})
+        findings = {n: _dicts(m) for n, (_, m) in bad.items()}
+        return Outcome(status=Verdict.rejected, record=None, reason=_reason(bad), findings=findings)
 
     def _majors(self, unit: Unit) -> list[Finding]:
         report = check(unit.text, policy=self.policy, prompt=unit.prompt)
@@ -102,8 +119,9 @@ class RecordCleaner:
                 left[name] = (unit, majors)
         if left:
             findings = {n: _dicts(m) for n, (_, m) in left.items()}
-            return Outcome("rejected", None, "not repairable: " + _reason(left), findings)
-        return Outcome("repaired", repaired, fixed_fields=list(bad))
+            reason = "not repairable: " + _reason(left)
+            return Outcome(status=Verdict.rejected, record=None, reason=reason, findings=findings)
+        return Outcome(status=Verdict.repaired, record=repaired, fixed_fields=list(bad))
 
 
 def _dicts(findings: list[Finding]) -> list[dict[str, Any]]:

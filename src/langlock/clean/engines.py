@@ -13,35 +13,48 @@ import pickle
 import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from enum import StrEnum
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from langlock.clean.cleaner import RecordCleaner
-from langlock.clean.io import Kind, Piece, piece_items
+from langlock.clean.cleaner import CleanMode, RecordCleaner
 from langlock.clean.judging import Judged, judge
-from langlock.policy import Policy
+from langlock.clean.readers import CorpusKind, Piece, piece_items
+from langlock.clean.records import AUTO
+from langlock.policy import Policy, PresetName
 
 
-@dataclass(frozen=True)
+class EngineName(StrEnum):
+    """Where records are judged. ``inline`` (this process, no pool) is the baseline that
+    tests and benchmarks measure the others against; ``--engine`` offers the others."""
+
+    local = "local"
+    ray = "ray"
+    inline = "inline"
+
+
+@dataclass(frozen=True, kw_only=True)
 class CleanerSpec:
     """Everything a worker needs to build the same cleaner (picklable, hashable)."""
 
     lang: str = "ru"
-    preset: str = "standard"
+    preset: str = PresetName.standard
     allow: tuple[str, ...] = ()
-    mode: str = "drop"
-    fmt: str = "auto"
+    mode: str = CleanMode.drop
+    fmt: str = AUTO
     roles: tuple[str, ...] = ("assistant",)
     text_field: str | None = None
-    config: str | None = field(default=None)
+    config: str | None = None
 
     def build(self) -> RecordCleaner:
         policy = Policy.from_options(
             lang=self.lang, preset=self.preset, allow=self.allow, config=self.config
         )
-        return RecordCleaner(policy, self.mode, self.fmt, self.roles, self.text_field)  # type: ignore[arg-type]
+        return RecordCleaner(
+            policy, mode=self.mode, fmt=self.fmt, roles=self.roles, text_field=self.text_field
+        )
 
 
 @cache
@@ -50,7 +63,7 @@ def _cleaner(spec: CleanerSpec) -> RecordCleaner:
     return spec.build()
 
 
-def judge_piece(spec: CleanerSpec, output_kind: Kind, piece: Piece) -> Judged:
+def judge_piece(spec: CleanerSpec, output_kind: CorpusKind, piece: Piece) -> Judged:
     """What a worker does with one piece: parse it, judge every record, render the results."""
     return judge(_cleaner(spec), piece_items(piece), output_kind)
 
@@ -64,14 +77,16 @@ def warm_up(spec: CleanerSpec) -> None:
     _cleaner(spec).clean({"text": text})
 
 
-def run_inline(spec: CleanerSpec, output_kind: Kind, pieces: Iterable[Piece]) -> Iterator[Judged]:
+def run_inline(
+    spec: CleanerSpec, output_kind: CorpusKind, pieces: Iterable[Piece]
+) -> Iterator[Judged]:
     """One process: the baseline the others are measured against."""
     for piece in pieces:
         yield judge_piece(spec, output_kind, piece)
 
 
 def run_pool(
-    spec: CleanerSpec, output_kind: Kind, pieces: Iterable[Piece], workers: int
+    spec: CleanerSpec, output_kind: CorpusKind, pieces: Iterable[Piece], workers: int
 ) -> Iterator[Judged]:
     """A local process pool; at most ``4 × workers`` pieces in flight (``Pool.imap`` would
     read the whole input ahead)."""
@@ -95,7 +110,7 @@ def run_pool(
 
 
 def _ray_judge(
-    batch: dict[str, Any], spec: CleanerSpec, output_kind: Kind, scratch: str
+    batch: dict[str, Any], spec: CleanerSpec, output_kind: CorpusKind, scratch: str
 ) -> dict[str, Any]:
     """A Ray Data task: judges a run of pieces that the driver spilled to disk and returns
     them ``Judged``, pickled together. Worker processes are reused across tasks, so each
@@ -133,7 +148,7 @@ def guided_runs(first: int, end: int, slots: int, longest: int = 32) -> list[tup
 
 def run_ray(
     spec: CleanerSpec,
-    output_kind: Kind,
+    output_kind: CorpusKind,
     pieces: Iterable[Piece],
     workers: int,
     address: str | None = None,

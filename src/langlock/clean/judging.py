@@ -14,8 +14,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from langlock.clean.cleaner import Outcome, RecordCleaner
-from langlock.clean.io import Item, Kind, jsonl_line, render_records
+from langlock.clean.cleaner import Outcome, RecordCleaner, Verdict
+from langlock.clean.readers import CorpusItem, CorpusKind
+from langlock.clean.writers import render_records
+from langlock.io import jsonl_line
 
 #: Rejected records shown in the stats as examples.
 EXAMPLES = 5
@@ -35,7 +37,7 @@ class Stats:
     findings_by_field: Counter[str] = field(default_factory=Counter)
     examples: list[dict[str, Any]] = field(default_factory=list)
 
-    def add(self, item: Item, outcome: Outcome | None) -> None:
+    def add(self, item: CorpusItem, outcome: Outcome | None) -> None:
         self.records_in += 1
         if outcome is None:
             self.unreadable += 1
@@ -45,14 +47,14 @@ class Stats:
             for f in findings:
                 self.findings_by_kind[f["kind"]] += 1
                 self.findings_by_field[_field_kind(name)] += 1
-        if outcome.status == "rejected":
+        if outcome.status is Verdict.rejected:
             self.rejected += 1
             self.bad_format += outcome.reason.startswith("format:")
             if len(self.examples) < EXAMPLES:
                 self.examples.append({"source": item.source, "reason": outcome.reason})
         else:
             self.kept += 1
-            self.repaired += outcome.status == "repaired"
+            self.repaired += outcome.status is Verdict.repaired
 
     def merge(self, later: Stats) -> None:
         """Add the numbers of the piece that follows this one.
@@ -97,7 +99,7 @@ def _field_kind(name: str) -> str:
     return re.sub(r"\[\d+\]", "[]", name)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Judged:
     """One piece, judged: the kept records and the rejects as the writers take them."""
 
@@ -108,13 +110,14 @@ class Judged:
     stats: Stats
 
 
-def judge(cleaner: RecordCleaner, items: Iterable[Item], output_kind: Kind) -> Judged:
+def judge(cleaner: RecordCleaner, items: Iterable[CorpusItem], output_kind: CorpusKind) -> Judged:
     """Judge records in order. An unreadable item goes to the rejects with its source and
     raw text; a rejected record with its reason and findings.
 
     >>> from langlock.policy import Policy
-    >>> items = [Item("a:1", {"text": "Привет"}), Item("a:2", None, "not JSON", "{")]
-    >>> judged = judge(RecordCleaner(Policy.from_options()), items, "jsonl")
+    >>> items = [CorpusItem(source="a:1", record={"text": "Привет"}),
+    ...          CorpusItem(source="a:2", record=None, error="not JSON", raw="{")]
+    >>> judged = judge(RecordCleaner(Policy.from_options()), items, CorpusKind.jsonl)
     >>> judged.kept.decode()  # type: ignore[union-attr]
     '{"text": "Привет"}\\n'
     >>> judged.rejects.decode()
@@ -130,7 +133,7 @@ def judge(cleaner: RecordCleaner, items: Iterable[Item], output_kind: Kind) -> J
             rejects.append(
                 jsonl_line({"source": item.source, "reason": item.error, "raw": item.raw})
             )
-        elif outcome.status == "rejected":
+        elif outcome.status is Verdict.rejected:
             row = {
                 "source": item.source,
                 "reason": outcome.reason,
@@ -141,5 +144,9 @@ def judge(cleaner: RecordCleaner, items: Iterable[Item], output_kind: Kind) -> J
         else:
             kept.append(outcome.record or {})
     return Judged(
-        render_records(output_kind, kept), len(kept), b"".join(rejects), len(rejects), stats
+        kept=render_records(output_kind, kept),
+        kept_count=len(kept),
+        rejects=b"".join(rejects),
+        rejects_count=len(rejects),
+        stats=stats,
     )

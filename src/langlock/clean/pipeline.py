@@ -15,20 +15,23 @@ from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 
-from langlock.clean.engines import CleanerSpec, run_inline, run_pool, run_ray
-from langlock.clean.io import (
+from langlock.clean.engines import CleanerSpec, EngineName, run_inline, run_pool, run_ray
+from langlock.clean.judging import Judged, Stats
+from langlock.clean.readers import (
     BLOCK_BYTES,
     CHUNK,
-    AtomicOutputs,
-    JsonlWriter,
+    CorpusKind,
     Piece,
-    RecordWriter,
+    TextUnit,
     chunked,
+    count_records,
     input_kind,
     read_items,
     read_pieces,
 )
-from langlock.clean.judging import Judged, Stats
+from langlock.clean.records import AUTO, RecordFormat
+from langlock.clean.writers import JsonlWriter, RecordWriter
+from langlock.io import AtomicFiles
 
 
 @dataclass
@@ -47,7 +50,7 @@ class Paths:
         """
         name = source.name
         stem = name.split(".")[0] if "." in name else name
-        suffix = name[len(stem) :] if kind != "hf" else ""
+        suffix = name[len(stem) :] if kind != CorpusKind.hf else ""
         return cls(
             source.with_name(f"{stem}.clean{suffix}"),
             source.with_name(f"{stem}.rejects.jsonl"),
@@ -55,22 +58,27 @@ class Paths:
         )
 
 
-@dataclass
+@dataclass(kw_only=True)
 class CleanRun:
     source: Path
     paths: Paths
     spec: CleanerSpec
-    engine: str = "local"
+    engine: str = EngineName.local
     workers: int = 1
     ray_address: str | None = None
     limit: int | None = None
     kind: str | None = None
     output_kind: str | None = None
-    text_unit: str = "line"
+    text_unit: str = TextUnit.line
 
     @property
-    def source_kind(self) -> str:
-        return self.kind or input_kind(self.source)
+    def source_kind(self) -> CorpusKind:
+        return CorpusKind(self.kind) if self.kind else input_kind(self.source)
+
+    @property
+    def expected_records(self) -> int | None:
+        """How many records the run will judge, for a progress bar; None if unknown."""
+        return self.limit or count_records(self.source)
 
     def pieces(self) -> Iterator[Piece]:
         """The input in pieces. ``--limit`` reads records one by one (a quick look, not a
@@ -80,24 +88,24 @@ class CleanRun:
             return chunked(islice(items, self.limit), CHUNK)
         return read_pieces(self.source, self.source_kind, self.text_unit, BLOCK_BYTES, CHUNK)
 
-    def judged(self, output_kind: str) -> Iterator[Judged]:
+    def judged(self, output_kind: CorpusKind) -> Iterator[Judged]:
         pieces = self.pieces()
-        if self.engine == "ray":
+        if self.engine == EngineName.ray:
             return run_ray(self.spec, output_kind, pieces, self.workers, self.ray_address)
-        if self.engine == "local":
+        if self.engine == EngineName.local:
             return run_pool(self.spec, output_kind, pieces, self.workers)
-        if self.engine == "inline":
+        if self.engine == EngineName.inline:
             return run_inline(self.spec, output_kind, pieces)
         raise ValueError(f"unknown engine {self.engine!r}; choose local or ray")
 
     def run(self, on_progress: Callable[[int], None] | None = None) -> Stats:
         """Clean the whole input; outputs appear only if it all succeeds. ``on_progress``
         is told how many more records are done after each piece."""
-        output_kind = self.output_kind or self.source_kind
-        outputs = AtomicOutputs()
+        output_kind = CorpusKind(self.output_kind) if self.output_kind else self.source_kind
+        outputs = AtomicFiles()
         stats = Stats()
         try:
-            kept = RecordWriter(self.paths.kept, output_kind, outputs)
+            kept = RecordWriter(target=self.paths.kept, kind=output_kind, outputs=outputs)
             rejects = JsonlWriter(self.paths.rejects, outputs)
             for judged in self.judged(output_kind):
                 stats.merge(judged.stats)
@@ -120,3 +128,49 @@ class CleanRun:
             outputs.discard()
             raise
         return stats
+
+
+def plan_run(
+    source: Path,
+    *,
+    kept: Path | None = None,
+    rejects: Path | None = None,
+    stats: Path | None = None,
+    spec: CleanerSpec,
+    engine: str = EngineName.local,
+    workers: int = 1,
+    ray_address: str | None = None,
+    limit: int | None = None,
+    output_kind: str | None = None,
+    text_unit: str = TextUnit.line,
+) -> CleanRun:
+    """A run of ``langlock clean`` from its options, checked before any work starts: outputs
+    not given go beside the input (``Paths.beside``). A bad option raises ``ValueError``
+    (or ``OSError`` for a config file that cannot be read) with the message to show.
+
+    >>> plan_run(Path("no/such.jsonl"), spec=CleanerSpec())
+    Traceback (most recent call last):
+    ...
+    ValueError: no such input: no/such.jsonl
+    """
+    if not source.exists():
+        raise ValueError(f"no such input: {source}")
+    if spec.fmt != AUTO and spec.fmt not in set(RecordFormat):
+        choices = ", ".join(RecordFormat)
+        raise ValueError(f"unknown format {spec.fmt!r}; choose {AUTO}, {choices}")
+    if output_kind is not None and output_kind not in set(CorpusKind):
+        raise ValueError(f"unknown output format {output_kind!r}; choose {', '.join(CorpusKind)}")
+    spec.build()  # a bad policy option fails here, not in a worker
+    defaults = Paths.beside(source, output_kind or input_kind(source))
+    paths = Paths(kept or defaults.kept, rejects or defaults.rejects, stats or defaults.stats)
+    return CleanRun(
+        source=source,
+        paths=paths,
+        spec=spec,
+        engine=engine,
+        workers=workers,
+        ray_address=ray_address,
+        limit=limit,
+        output_kind=output_kind,
+        text_unit=text_unit,
+    )

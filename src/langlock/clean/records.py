@@ -9,11 +9,25 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 #: Field names tried for a single-text record, in order.
 TEXT_FIELDS = ("text", "content", "response", "completion", "answer", "output")
-FORMATS = ("text", "alpaca", "chat", "sharegpt", "preference")
+
+
+class RecordFormat(StrEnum):
+    """The record formats of instruction and chat data (``--format``, besides ``auto``)."""
+
+    text = "text"
+    alpaca = "alpaca"
+    chat = "chat"
+    sharegpt = "sharegpt"
+    preference = "preference"
+
+
+#: ``--format``'s default: each record's format is detected (``detect_format``).
+AUTO = "auto"
 _SHAREGPT_ROLES = {
     "human": "user",
     "user": "user",
@@ -24,14 +38,15 @@ _SHAREGPT_ROLES = {
     "chatgpt": "assistant",
 }
 
-Path = tuple[str | int, ...]
+#: Where a text is in a record: keys and list indexes, outermost first.
+FieldPath = tuple[str | int, ...]
 
 
 @dataclass(frozen=True)
 class Unit:
     """One text to check: where it is in the record, the text, and its prompt context."""
 
-    path: Path
+    path: FieldPath
     text: str
     prompt: str | None = None
 
@@ -52,30 +67,30 @@ class FormatError(ValueError):
     """A record that does not have the fields its format needs."""
 
 
-def detect_format(record: dict[str, Any]) -> str:
+def detect_format(record: dict[str, Any]) -> RecordFormat:
     """The format a record looks like.
 
-    >>> detect_format({"messages": [{"role": "user", "content": "Привет"}]})
+    >>> str(detect_format({"messages": [{"role": "user", "content": "Привет"}]}))
     'chat'
-    >>> detect_format({"conversations": [{"from": "human", "value": "Привет"}]})
+    >>> str(detect_format({"conversations": [{"from": "human", "value": "Привет"}]}))
     'sharegpt'
-    >>> detect_format({"instruction": "Переведи", "input": "", "output": "Готово"})
+    >>> str(detect_format({"instruction": "Переведи", "input": "", "output": "Готово"}))
     'alpaca'
-    >>> detect_format({"prompt": "Вопрос", "chosen": "Да", "rejected": "Yes"})
+    >>> str(detect_format({"prompt": "Вопрос", "chosen": "Да", "rejected": "Yes"}))
     'preference'
-    >>> detect_format({"text": "Просто текст"})
+    >>> str(detect_format({"text": "Просто текст"}))
     'text'
     """
     if isinstance(record.get("messages"), list):
-        return "chat"
+        return RecordFormat.chat
     if isinstance(record.get("conversations"), list):
-        return "sharegpt"
+        return RecordFormat.sharegpt
     if "chosen" in record and "rejected" in record:
-        return "preference"
+        return RecordFormat.preference
     if "instruction" in record and ("output" in record or "response" in record):
-        return "alpaca"
+        return RecordFormat.alpaca
     if any(isinstance(record.get(f), str) for f in TEXT_FIELDS):
-        return "text"
+        return RecordFormat.text
     raise FormatError(f"unknown record format (fields: {', '.join(sorted(record)) or 'none'})")
 
 
@@ -94,26 +109,26 @@ def units(
     >>> [(u.field, u.text, u.prompt) for u in units(r, "chat")]
     [('messages[1].content', 'Ответ', 'Вопрос')]
     """
-    if fmt == "text":
+    if fmt == RecordFormat.text:
         name = text_field or next((f for f in TEXT_FIELDS if isinstance(record.get(f), str)), None)
         if name is None or not isinstance(record.get(name), str):
             raise FormatError(f"no text field {text_field or '/'.join(TEXT_FIELDS)!r}")
         return [Unit((name,), record[name])]
-    if fmt == "alpaca":
+    if fmt == RecordFormat.alpaca:
         out = "output" if "output" in record else "response"
         prompt = "\n".join(str(record.get(k) or "") for k in ("instruction", "input")).strip()
         return [Unit((out,), _text(record, out), prompt or None)]
-    if fmt in ("chat", "sharegpt"):
+    if fmt in (RecordFormat.chat, RecordFormat.sharegpt):
         return _turns(record, fmt, roles)
-    if fmt == "preference":
+    if fmt == RecordFormat.preference:
         prompt = record.get("prompt")
         prompt_text = _last_user(prompt) if isinstance(prompt, list) else prompt
         chosen = record["chosen"]
         if isinstance(chosen, list):  # a conversation: its assistant turns
             context = prompt_text if isinstance(prompt_text, str) else None
-            return _turn_units(chosen, ("chosen",), "chat", roles, context)
+            return _turn_units(chosen, ("chosen",), RecordFormat.chat, roles, context)
         return [Unit(("chosen",), _text(record, "chosen"), prompt_text)]
-    raise FormatError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    raise FormatError(f"unknown format {fmt!r}; choose one of {', '.join(RecordFormat)}")
 
 
 def _text(record: dict[str, Any], name: str) -> str:
@@ -124,20 +139,20 @@ def _text(record: dict[str, Any], name: str) -> str:
 
 
 def _turns(record: dict[str, Any], fmt: str, roles: Sequence[str]) -> list[Unit]:
-    name = "messages" if fmt == "chat" else "conversations"
+    name = "messages" if fmt == RecordFormat.chat else "conversations"
     return _turn_units(record[name], (name,), fmt, roles, None)
 
 
 def _turn_units(
-    turns: list[Any], base: Path, fmt: str, roles: Sequence[str], prompt: str | None
+    turns: list[Any], base: FieldPath, fmt: str, roles: Sequence[str], prompt: str | None
 ) -> list[Unit]:
-    role_key, text_key = ("role", "content") if fmt == "chat" else ("from", "value")
+    role_key, text_key = ("role", "content") if fmt == RecordFormat.chat else ("from", "value")
     found = []
     for i, turn in enumerate(turns):
         if not isinstance(turn, dict) or not isinstance(turn.get(text_key), str):
             raise FormatError(f"turn {i} has no text {text_key!r}")
         role = str(turn.get(role_key, ""))
-        role = _SHAREGPT_ROLES.get(role, role) if fmt == "sharegpt" else role
+        role = _SHAREGPT_ROLES.get(role, role) if fmt == RecordFormat.sharegpt else role
         if role in roles:
             found.append(Unit((*base, i, text_key), turn[text_key], prompt))
         if role == "user":
@@ -152,7 +167,7 @@ def _last_user(turns: list[Any]) -> str | None:
     return None
 
 
-def with_text(record: dict[str, Any], path: Path, text: str) -> dict[str, Any]:
+def with_text(record: dict[str, Any], path: FieldPath, text: str) -> dict[str, Any]:
     """A copy of ``record`` with the text at ``path`` replaced.
 
     >>> with_text({"m": [{"c": "a"}]}, ("m", 0, "c"), "b")

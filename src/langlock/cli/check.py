@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import stat
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, BinaryIO, TypeVar
 
@@ -18,7 +16,7 @@ from langlock.cli.inputs import (
     DEFAULT_MAX_BYTES,
     Fields,
     InputError,
-    Record,
+    TextRecord,
     display_name,
     is_jsonl,
     iter_items,
@@ -28,7 +26,6 @@ from langlock.cli.options import (
     AllowOpt,
     ConfigOpt,
     FilesArg,
-    Format,
     IdFieldOpt,
     JsonlOpt,
     LangOpt,
@@ -46,6 +43,7 @@ from langlock.cli.options import (
     stderr_console,
     stdout_binary,
 )
+from langlock.io import atomic_write, dumps, jsonl_line, visible
 from langlock.text.findings import line_of, line_starts
 
 if TYPE_CHECKING:
@@ -54,9 +52,16 @@ if TYPE_CHECKING:
 
     from langlock.policy import Policy
     from langlock.text.findings import Change, Finding, Fixed, Report
-from langlock.io import dumps, visible
 
 _SEVERITY_STYLE = {"major": "bold red", "minor": "yellow"}
+
+
+class ReportFormat(StrEnum):
+    """How ``check`` writes its results (``--format``)."""
+
+    human = "human"
+    json = "json"
+    jsonl = "jsonl"
 
 
 # -- tally -----------------------------------------------------------------------------------
@@ -100,7 +105,7 @@ class Tally:
 T = TypeVar("T")
 
 
-def _run_check(record: Record, policy: Policy) -> Report | InputError:
+def _run_check(record: TextRecord, policy: Policy) -> Report | InputError:
     """``langlock.check`` on one record; an unexpected failure becomes an error record."""
     import langlock
 
@@ -110,7 +115,7 @@ def _run_check(record: Record, policy: Policy) -> Report | InputError:
 class Emitter:
     """Writes results in one output format."""
 
-    def record(self, record: Record, report: Report) -> None:
+    def record(self, record: TextRecord, report: Report) -> None:
         raise NotImplementedError
 
     def error(self, error: InputError) -> None:
@@ -127,9 +132,9 @@ class JsonlEmitter(Emitter):
         self.out = out
 
     def write(self, obj: dict[str, Any]) -> None:
-        self.out.write(dumps(obj).encode("utf-8") + b"\n")
+        self.out.write(jsonl_line(obj))
 
-    def record(self, record: Record, report: Report) -> None:
+    def record(self, record: TextRecord, report: Report) -> None:
         self.write(report.to_dict(record.id))
 
     def error(self, error: InputError) -> None:
@@ -163,7 +168,7 @@ class HumanEmitter(Emitter):
         self.quiet = quiet
         self.max_findings = max_findings
 
-    def record(self, record: Record, report: Report) -> None:
+    def record(self, record: TextRecord, report: Report) -> None:
         if self.quiet and not report.findings:
             return
         from rich.text import Text
@@ -257,8 +262,8 @@ def check(
     prompt_field: PromptFieldOpt = "prompt",
     id_field: IdFieldOpt = "id",
     output_format: Annotated[
-        Format, typer.Option("--format", "-f", help="human, json (one array) or jsonl.")
-    ] = Format.human,
+        ReportFormat, typer.Option("--format", "-f", help="human, json (one array) or jsonl.")
+    ] = ReportFormat.human,
     max_findings: Annotated[
         int, typer.Option("--max-findings", min=0, help="Findings shown per record (human).")
     ] = 50,
@@ -274,27 +279,27 @@ def check(
     items = iter_items(paths, jsonl=jsonl, fields=fields, prompt=prompt, max_bytes=max_bytes)
     with broken_pipe_exits():
         for item in items:
-            outcome = _run_check(item, policy) if isinstance(item, Record) else item
+            outcome = _run_check(item, policy) if isinstance(item, TextRecord) else item
             if isinstance(outcome, InputError):
                 tally.errors += 1
                 emitter.error(outcome)
-            elif isinstance(item, Record):
+            elif isinstance(item, TextRecord):
                 tally.add(outcome)
                 emitter.record(item, outcome)
         emitter.close(tally)
     _note_empty(tally, paths)
-    if output_format is not Format.human and not quiet:
+    if output_format is not ReportFormat.human and not quiet:
         stderr_console().print(f"langlock check: {tally.line()}", markup=False)
     raise typer.Exit(tally.exit_code)
 
 
-def _emitter(output_format: Format, quiet: bool, max_findings: int) -> Emitter:
-    if output_format is Format.human:
+def _emitter(output_format: ReportFormat, quiet: bool, max_findings: int) -> Emitter:
+    if output_format is ReportFormat.human:
         from rich.console import Console
 
         return HumanEmitter(Console(highlight=False, soft_wrap=True), quiet, max_findings)
     out = stdout_binary()
-    return JsonEmitter(out) if output_format is Format.json else JsonlEmitter(out)
+    return JsonEmitter(out) if output_format is ReportFormat.json else JsonlEmitter(out)
 
 
 def _note_empty(tally: Tally, paths: list[str]) -> None:
@@ -307,42 +312,19 @@ def _note_empty(tally: Tally, paths: list[str]) -> None:
 
 
 @contextmanager
-def atomic_output(path: Path | None) -> Iterator[BinaryIO]:
-    """A binary stream for the output: stdout, or a temp file renamed onto ``path`` at the end.
-
-    The temp file sits in the same folder so ``os.replace`` is atomic; on failure it is
-    removed and ``path`` is untouched. An existing file's permissions are kept.
-    """
+def _output(path: Path | None) -> Iterator[BinaryIO]:
+    """Where ``fix`` writes: stdout (no ``-o``, or ``-o -``), or ``path``, replaced atomically
+    when the run ends without error."""
     if path is None or str(path) == "-":
         out = stdout_binary()
         yield out
         out.flush()
         return
-    folder = path.resolve().parent
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            yield out
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, _target_mode(path))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as out:
+        yield out
 
 
-def _target_mode(path: Path) -> int:
-    """Permissions for the output: the existing file's, else 0o666 minus the umask."""
-    try:
-        return stat.S_IMODE(path.stat().st_mode)
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
-
-
-def _explain(console: Console, record: Record, changes: list[Change]) -> None:
+def _explain(console: Console, record: TextRecord, changes: list[Change]) -> None:
     """Print each change: where, before → after, and why."""
     from rich.text import Text
 
@@ -395,7 +377,7 @@ def fix(
     tally = Tally()
     changed = 0
     try:
-        with broken_pipe_exits(), atomic_output(output) as out:
+        with broken_pipe_exits(), _output(output) as out:
             items = iter_items(
                 paths,
                 jsonl=jsonl,
@@ -405,16 +387,16 @@ def fix(
                 spill=out.write,
             )
             for item in items:
-                result = _run_fix(item, policy) if isinstance(item, Record) else item
+                result = _run_fix(item, policy) if isinstance(item, TextRecord) else item
                 if isinstance(result, InputError):
                     tally.errors += 1
                     stderr.print(f"error  {visible(result.message)}", style="red", markup=False)
                     if result.raw is not None:
                         out.write(result.raw)
-                    elif isinstance(item, Record):  # the fixer failed: copy the text through
+                    elif isinstance(item, TextRecord):  # the fixer failed: copy the text through
                         out.write(_fixed_bytes(item, item.text, fields))
                     continue
-                assert isinstance(item, Record)
+                assert isinstance(item, TextRecord)
                 tally.add(result.remaining)
                 changed += bool(result.changes)
                 if explain:
@@ -428,14 +410,16 @@ def fix(
     raise typer.Exit(tally.exit_code)
 
 
-def _run_fix(record: Record, policy: Policy) -> Fixed | InputError:
+def _run_fix(record: TextRecord, policy: Policy) -> Fixed | InputError:
     """``langlock.fix`` on one record (a ``Fixed``), or an error record when it fails."""
     import langlock
 
     return _guarded(langlock.fix, record, policy, "fixer")
 
 
-def _guarded(run: Callable[..., T], record: Record, policy: Policy, what: str) -> T | InputError:
+def _guarded(
+    run: Callable[..., T], record: TextRecord, policy: Policy, what: str
+) -> T | InputError:
     """``run`` on the record's text and prompt; any failure becomes an error record, so one
     bad record never stops a file."""
     try:
@@ -450,10 +434,10 @@ def _guarded(run: Callable[..., T], record: Record, policy: Policy, what: str) -
         return InputError(record.id, f"{record.where}: {what} failed: {type(exc).__name__}: {exc}")
 
 
-def _fixed_bytes(record: Record, text: str, fields: Fields) -> bytes:
+def _fixed_bytes(record: TextRecord, text: str, fields: Fields) -> bytes:
     """The output bytes of one record: the text itself, or its JSONL object with new text."""
     if record.obj is None:
         return text.encode("utf-8", errors="surrogatepass")
     obj = dict(record.obj)
     obj[fields.text] = text
-    return dumps(obj).encode("utf-8") + b"\n"
+    return jsonl_line(obj)

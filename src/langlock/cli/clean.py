@@ -1,38 +1,41 @@
-"""``langlock clean``."""
+"""``langlock clean``: parse the options, plan the run (``langlock.clean.pipeline``), run it
+under a progress bar, print what it did."""
 
 from __future__ import annotations
 
 import os
+import time
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from langlock.clean.cleaner import CleanMode
+from langlock.clean.engines import EngineName
+from langlock.clean.readers import TextUnit
+from langlock.clean.records import AUTO
 from langlock.cli.options import (
     AllowOpt,
     ConfigOpt,
     LangOpt,
     PresetName,
     PresetOpt,
-    build_policy,
     die,
     stderr_console,
 )
 
 if TYPE_CHECKING:
+    from rich.console import Console
     from rich.text import Text
 
+    from langlock.clean.judging import Stats
+    from langlock.clean.pipeline import CleanRun
 
-class CleanMode(StrEnum):
-    drop = "drop"
-    repair = "repair"
-    tag = "tag"
-
-
-class EngineName(StrEnum):
-    local = "local"
-    ray = "ray"
+#: ``--engine``'s choices: the engines, less the in-process baseline of tests and benchmarks.
+EngineChoice = StrEnum(  # type: ignore[misc]
+    "EngineChoice", {e.name: e.value for e in EngineName if e is not EngineName.inline}
+)
 
 
 def clean(
@@ -49,18 +52,18 @@ def clean(
     record_format: Annotated[
         str,
         typer.Option("--format", help="auto, text, alpaca, chat, sharegpt or preference."),
-    ] = "auto",
+    ] = AUTO,
     role: Annotated[
         list[str] | None, typer.Option("--role", help="Chat roles to check (default assistant).")
     ] = None,
     text_field: Annotated[str | None, typer.Option("--text-field")] = None,
     text_unit: Annotated[
         str, typer.Option("--text-unit", help="For text input: a record per 'line' or 'file'.")
-    ] = "line",
+    ] = TextUnit.line.value,
     output_format: Annotated[
         str | None, typer.Option("--output-format", help="jsonl, parquet, csv, hf or text.")
     ] = None,
-    engine: Annotated[EngineName, typer.Option("--engine")] = EngineName.local,
+    engine: Annotated[EngineChoice, typer.Option("--engine")] = EngineChoice.local,  # type: ignore[valid-type]
     workers: Annotated[
         int | None, typer.Option("--workers", min=1, help="Processes (default: all cores).")
     ] = None,
@@ -74,58 +77,49 @@ def clean(
     config: ConfigOpt = None,
 ) -> None:
     """Keep confused examples out of a fine-tuning corpus (or repair them, or tag them)."""
-    import time
-
     from langlock.clean.engines import CleanerSpec
-    from langlock.clean.io import KINDS
-    from langlock.clean.pipeline import CleanRun, Paths
-    from langlock.clean.records import FORMATS
+    from langlock.clean.pipeline import plan_run
 
-    if not source.exists():
-        raise die(f"no such input: {source}")
-    if record_format not in ("auto", *FORMATS):
-        raise die(f"unknown format {record_format!r}; choose auto, {', '.join(FORMATS)}")
-    if output_format is not None and output_format not in KINDS:
-        raise die(f"unknown output format {output_format!r}; choose {', '.join(KINDS)}")
-    build_policy(lang, preset.value, allow, config)  # a bad option fails here, not in a worker
-    from langlock.clean.io import input_kind
-
-    kind = input_kind(source)
-    defaults = Paths.beside(source, output_format or kind)
-    paths = Paths(output or defaults.kept, rejects or defaults.rejects, stats or defaults.stats)
     spec = CleanerSpec(
-        lang,
-        preset.value,
-        tuple(allow or ()),
-        mode.value,
-        record_format,
-        tuple(role or ("assistant",)),
-        text_field,
-        str(config) if config else None,
+        lang=lang,
+        preset=preset.value,
+        allow=tuple(allow or ()),
+        mode=mode,
+        fmt=record_format,
+        roles=tuple(role or ("assistant",)),
+        text_field=text_field,
+        config=str(config) if config else None,
     )
-    run = CleanRun(
-        source,
-        paths,
-        spec,
-        engine.value,
-        workers or os.cpu_count() or 1,
-        ray_address,
-        limit,
-        None,
-        output_format,
-        text_unit,
-    )
+    try:
+        run = plan_run(
+            source,
+            kept=output,
+            rejects=rejects,
+            stats=stats,
+            spec=spec,
+            engine=EngineName(engine),
+            workers=workers or os.cpu_count() or 1,
+            ray_address=ray_address,
+            limit=limit,
+            output_kind=output_format,
+            text_unit=text_unit,
+        )
+    except (ValueError, OSError) as exc:
+        raise die(str(exc)) from None
     console = stderr_console()
     started = time.perf_counter()
     try:
-        result = _clean_with_progress(run, console, limit)
+        result = _clean_with_progress(run, console)
     except KeyboardInterrupt:
         console.print("interrupted: no output was written", style="yellow")
         raise typer.Exit(130) from None
     except (OSError, ValueError) as exc:
         raise die(f"{source}: {exc}") from None
-    seconds = time.perf_counter() - started
-    megabytes = source.stat().st_size / 1e6 if source.is_file() else 0.0
+    _print_summary(console, run, result, time.perf_counter() - started)
+
+
+def _print_summary(console: Console, run: CleanRun, result: Stats, seconds: float) -> None:
+    megabytes = run.source.stat().st_size / 1e6 if run.source.is_file() else 0.0
     summary = result.to_dict()
     console.print(
         f"{summary['records_in']:,} in = {summary['kept']:,} kept "
@@ -144,10 +138,11 @@ def clean(
         f"{seconds:.1f} s, {rate:,.0f} records/s"
         + (f", {megabytes / seconds:.2f} MB/s" if megabytes else "")
     )
+    paths = run.paths
     console.print(f"kept: {paths.kept}\nrejects: {paths.rejects}\nstats: {paths.stats}")
 
 
-def _clean_with_progress(run: Any, console: Any, limit: int | None) -> Any:
+def _clean_with_progress(run: CleanRun, console: Console) -> Stats:
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -162,7 +157,6 @@ def _clean_with_progress(run: Any, console: Any, limit: int | None) -> Any:
         def render(self, task: Any) -> Text:
             return Text(f"{task.speed or 0:,.0f} records/s")
 
-    total = limit or _count_records(run.source)
     with Progress(
         TextColumn("[bold]clean[/]"),
         BarColumn(),
@@ -173,16 +167,5 @@ def _clean_with_progress(run: Any, console: Any, limit: int | None) -> Any:
         console=console,
         transient=True,
     ) as progress:
-        task = progress.add_task("", total=total)
+        task = progress.add_task("", total=run.expected_records)
         return run.run(lambda done: progress.advance(task, done))
-
-
-def _count_records(source: Path) -> int | None:
-    """Lines of an uncompressed text input, for the ETA (a fast pass); None if unknown."""
-    if not source.is_file() or source.suffix.lower() not in (".jsonl", ".json", ".ndjson", ".txt"):
-        return None
-    count = 0
-    with source.open("rb") as handle:
-        while block := handle.read(1 << 22):
-            count += block.count(b"\n")
-    return count

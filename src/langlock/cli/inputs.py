@@ -7,18 +7,12 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import Any, BinaryIO
 
-import regex
-
-if TYPE_CHECKING:
-    pass
-
-from langlock.io import visible
+from langlock.io import BadLine, json_type, parse_object_line, strip_bom, visible
 
 DEFAULT_MAX_BYTES = 10_000_000
 _CHUNK = 1 << 20
-_SURROGATE = regex.compile(r"[\ud800-\udfff]")
 
 
 # -- records ---------------------------------------------------------------------------------
@@ -33,8 +27,8 @@ class Fields:
     id: str = "id"
 
 
-@dataclass(slots=True)
-class Record:
+@dataclass(slots=True, kw_only=True)
+class TextRecord:
     """One text to check: a whole plain file or one JSONL object."""
 
     id: Any
@@ -56,15 +50,16 @@ class InputError:
         return {"id": self.id, "error": self.message}
 
 
-Item = Record | InputError
+#: What reading gives for each file or line.
+InputItem = TextRecord | InputError
 
 
-def record_label(record: Record) -> str:
+def record_label(record: TextRecord) -> str:
     """Where a record came from, with its id when that says more.
 
-    >>> record_label(Record(7, "", None, "a.jsonl:3"))
+    >>> record_label(TextRecord(id=7, text="", prompt=None, where="a.jsonl:3"))
     'a.jsonl:3 (id 7)'
-    >>> record_label(Record("a.txt", "", None, "a.txt"))
+    >>> record_label(TextRecord(id="a.txt", text="", prompt=None, where="a.txt"))
     'a.txt'
     """
     if record.id == record.where:
@@ -94,14 +89,6 @@ def _open_binary(path: str) -> Iterator[BinaryIO]:
             yield stream
 
 
-def _utf8_error(exc: UnicodeDecodeError) -> str:
-    return f"invalid UTF-8 at byte {exc.start} ({exc.reason})"
-
-
-def _strip_bom(data: bytes) -> bytes:
-    return data[3:] if data.startswith(b"\xef\xbb\xbf") else data
-
-
 def iter_items(
     paths: Iterable[str],
     *,
@@ -110,7 +97,7 @@ def iter_items(
     prompt: str | None,
     max_bytes: int,
     spill: Callable[[bytes], None] | None = None,
-) -> Iterator[Item]:
+) -> Iterator[InputItem]:
     """Records and input errors from every path, in order, streaming JSONL line by line.
 
     ``spill`` receives the bytes of oversized records as they are skipped (``fix`` copies
@@ -134,17 +121,17 @@ def read_plain(
     prompt: str | None,
     max_bytes: int,
     spill: Callable[[bytes], None] | None = None,
-) -> Item:
+) -> InputItem:
     """A whole plain-text file as one record (an empty file is an empty, clean record)."""
     data = stream.read(max_bytes + 1)
     if len(data) > max_bytes:
         size, _ = _drain(stream, spill, data, to_eof=True)
         return InputError(name, f"{name}: {size} bytes is over --max-bytes {max_bytes}")
     try:
-        text = _strip_bom(data).decode("utf-8")
+        text = strip_bom(data).decode("utf-8")
     except UnicodeDecodeError as exc:
-        return InputError(name, f"{name}: {_utf8_error(exc)}", data)
-    return Record(name, text, prompt, name)
+        return InputError(name, f"{name}: invalid UTF-8 at byte {exc.start} ({exc.reason})", data)
+    return TextRecord(id=name, text=text, prompt=prompt, where=name)
 
 
 def _drain(
@@ -176,7 +163,7 @@ def iter_jsonl(
     prompt: str | None,
     max_bytes: int,
     spill: Callable[[bytes], None] | None = None,
-) -> Iterator[Item]:
+) -> Iterator[InputItem]:
     """One record or input error per non-blank line; lines over ``max_bytes`` are errors."""
     number = 0
     while raw := stream.readline(max_bytes + 1):
@@ -189,14 +176,14 @@ def iter_jsonl(
             yield InputError(None, f"{where}: line of {size} bytes is over --max-bytes {max_bytes}")
             continue
         if number == 1:
-            raw = _strip_bom(raw)
+            raw = strip_bom(raw)
         if not raw.endswith(b"\n"):
             raw += b"\n"  # so a line copied through by ``fix`` keeps its line end
         if raw.strip():
             yield parse_jsonl_line(raw, where, fields, prompt)
 
 
-def parse_jsonl_line(raw: bytes, where: str, fields: Fields, prompt: str | None) -> Item:
+def parse_jsonl_line(raw: bytes, where: str, fields: Fields, prompt: str | None) -> InputItem:
     """Turn one JSONL line into a record, or an error naming the file and line.
 
     >>> parse_jsonl_line(b'{"id": 7, "text": "hi"}', "a.jsonl:1", Fields(), None).id
@@ -205,37 +192,36 @@ def parse_jsonl_line(raw: bytes, where: str, fields: Fields, prompt: str | None)
     'a.jsonl:2: field "text" is not a string (got int)'
     """
     try:
-        line = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return InputError(None, f"{where}: {_utf8_error(exc)}", raw)
-    try:
-        obj = json.loads(line)
-    except json.JSONDecodeError as exc:
-        return InputError(None, f"{where}: malformed JSON: {exc.msg} (column {exc.colno})", raw)
+        obj = parse_object_line(raw)
     except RecursionError:
         return InputError(None, f"{where}: malformed JSON: nested too deeply", raw)
-    if not isinstance(obj, dict):
-        return InputError(None, f"{where}: expected a JSON object, got {_json_type(obj)}", raw)
+    if isinstance(obj, BadLine):
+        return InputError(None, f"{where}: {_bad_line_message(obj)}", raw)
     record_id = obj.get(fields.id, where)
     text = obj.get(fields.text)
     if fields.text not in obj:
         return InputError(record_id, f'{where}: missing field "{fields.text}"', raw)
     if not isinstance(text, str):
-        message = f'{where}: field "{fields.text}" is not a string (got {_json_type(text)})'
+        message = f'{where}: field "{fields.text}" is not a string (got {json_type(text)})'
         return InputError(record_id, message, raw)
     record_prompt = obj.get(fields.prompt, prompt)
     if record_prompt is not None and not isinstance(record_prompt, str):
-        got = _json_type(record_prompt)
+        got = json_type(record_prompt)
         message = f'{where}: field "{fields.prompt}" is not a string (got {got})'
         return InputError(record_id, message, raw)
-    return Record(record_id, text, record_prompt, where, obj)
+    return TextRecord(id=record_id, text=text, prompt=record_prompt, where=where, obj=obj)
 
 
-def _json_type(value: Any) -> str:
-    """JSON-ish type name.
+def _bad_line_message(bad: BadLine) -> str:
+    """Why a line is not a record, in check's and fix's words.
 
-    >>> _json_type(None), _json_type([1]), _json_type(2.5)
-    ('null', 'array', 'float')
+    >>> _bad_line_message(parse_object_line(b"[1]"))
+    'expected a JSON object, got array'
+    >>> _bad_line_message(parse_object_line(b"{"))
+    'malformed JSON: Expecting property name enclosed in double quotes (column 2)'
     """
-    names = {type(None): "null", list: "array", dict: "object", bool: "bool"}
-    return names.get(type(value), type(value).__name__)
+    if isinstance(bad.error, UnicodeDecodeError):
+        return f"invalid UTF-8 at byte {bad.error.start} ({bad.error.reason})"
+    if isinstance(bad.error, json.JSONDecodeError):
+        return f"malformed JSON: {bad.error.msg} (column {bad.error.colno})"
+    return f"expected a JSON object, got {json_type(bad.value)}"

@@ -7,7 +7,6 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, BinaryIO
 
@@ -19,12 +18,6 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from langlock.policy import Policy
-
-
-class Format(StrEnum):
-    human = "human"
-    json = "json"
-    jsonl = "jsonl"
 
 
 def stdout_binary() -> BinaryIO:
