@@ -153,14 +153,18 @@ class AtomicFiles:
     any error or Ctrl-C ``discard`` removes them, so no partial output is ever left.
 
     A target may be a file or a folder (write the folder at the temporary path). Each gets
-    the permissions of :func:`output_mode`, not ``mkstemp``'s private 0600.
+    the permissions of :func:`output_mode`, not ``mkstemp``'s private 0600. With
+    ``make_folders`` a missing parent folder is created; without, it is an error, as with
+    a plain ``open``.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, make_folders: bool = False) -> None:
         self._pending: list[tuple[Path, Path]] = []
+        self.make_folders = make_folders
 
     def temp_for(self, target: Path) -> Path:
-        target.parent.mkdir(parents=True, exist_ok=True)
+        if self.make_folders:
+            target.parent.mkdir(parents=True, exist_ok=True)
         handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
         os.close(handle)
         temp = Path(name)

@@ -102,7 +102,7 @@ class CleanRun:
         """Clean the whole input; outputs appear only if it all succeeds. ``on_progress``
         is told how many more records are done after each piece."""
         output_kind = CorpusKind(self.output_kind) if self.output_kind else self.source_kind
-        outputs = AtomicFiles()
+        outputs = AtomicFiles(make_folders=True)
         stats = Stats()
         try:
             kept = RecordWriter(target=self.paths.kept, kind=output_kind, outputs=outputs)
