@@ -119,7 +119,12 @@ def _table_from_arrays(arrays: dict[str, Any]) -> TokenTable:
         raise ValueError("piece lengths do not add up to the data")
     meta = json.loads(str(arrays["meta"]))
     pieces = tuple(data[s:e] for s, e in zip(starts, ends, strict=True))
-    return TokenTable(pieces, frozenset(arrays["special"].tolist()), meta["kind"], meta["prefix"])
+    return TokenTable(
+        pieces=pieces,
+        special=frozenset(arrays["special"].tolist()),
+        kind=meta["kind"],
+        add_space_prefix=meta["prefix"],
+    )
 
 
 def _load(file: Path) -> dict[str, Any] | None:

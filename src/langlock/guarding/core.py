@@ -251,7 +251,14 @@ class Answers:
     def record(self, purpose: str, text: str, seconds: float) -> Report:
         """Check an answer and keep it as an attempt."""
         report = self.check(text)
-        self.attempts.append(Attempt(purpose, text, report.ok, tuple(report.findings), seconds))
+        attempt = Attempt(
+            purpose=purpose,
+            text=text,
+            ok=report.ok,
+            findings=tuple(report.findings),
+            seconds=seconds,
+        )
+        self.attempts.append(attempt)
         return report
 
     def judge(self, purpose: Purpose, reply: tuple[str, float]) -> Report:
@@ -301,7 +308,12 @@ class Answers:
         blocked."""
         text, report = self.best if verdict in ("failed", "blocked") else self.last
         shown = None if verdict == "blocked" else text
-        return GuardResult(shown, verdict, tuple(self.attempts), tuple(report.findings))
+        return GuardResult(
+            text=shown,
+            verdict=verdict,
+            attempts=tuple(self.attempts),
+            findings=tuple(report.findings),
+        )
 
 
 def _majors(report: Report) -> int:

@@ -184,12 +184,23 @@ class StreamedAnswers(Answers):
     def judge(self, purpose: str, reply: Streamed) -> Report:  # type: ignore[override]
         self.sent = reply.text
         if reply.cut is not None:
-            self.attempts.append(Attempt("stream-cut", "", False, (reply.cut,), 0.0))
+            cut = Attempt(
+                purpose="stream-cut", text="", ok=False, findings=(reply.cut,), seconds=0.0
+            )
+            self.attempts.append(cut)
             policy = self.config.policy
-            return Report(reply.text, policy.lang, policy.preset.name, [reply.cut])
+            return Report(
+                text=reply.text, lang=policy.lang, preset=policy.preset.name, findings=[reply.cut]
+            )
         self.final = self.check(reply.text)
-        findings = tuple(self.final.findings)
-        self.attempts.append(Attempt("stream", reply.text, self.final.ok, findings, 0.0))
+        whole = Attempt(
+            purpose="stream",
+            text=reply.text,
+            ok=self.final.ok,
+            findings=tuple(self.final.findings),
+            seconds=0.0,
+        )
+        self.attempts.append(whole)
         return self.final
 
     def settled(self, report: Report, verdict: Verdict) -> Verdict | None:
@@ -216,4 +227,9 @@ class StreamedAnswers(Answers):
     def result(self, verdict: Verdict) -> GuardResult:
         """The sent text, with one record per stream (a cut one carries its finding)."""
         report = self.final or self.check(self.sent)
-        return GuardResult(self.sent, verdict, tuple(self.attempts), tuple(report.findings))
+        return GuardResult(
+            text=self.sent,
+            verdict=verdict,
+            attempts=tuple(self.attempts),
+            findings=tuple(report.findings),
+        )
