@@ -27,7 +27,8 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from langlock.decoding import cache  # noqa: E402
 from langlock.decoding.bundled import bundled_model_path, gemma_turns  # noqa: E402
-from langlock.decoding.lock import LlamaCppLock, LockMasks  # noqa: E402
+from langlock.decoding.llama_cpp import LlamaCppLock  # noqa: E402
+from langlock.decoding.state import LockMasks  # noqa: E402
 from langlock.decoding.token_bytes import TokenTable, from_gguf, from_tokenizer_json  # noqa: E402
 from langlock.policy import Policy  # noqa: E402
 
@@ -101,7 +102,7 @@ def torch_step(table: TokenTable, steps: int, rows: int = 4) -> tuple[float, flo
     try:
         import torch
 
-        from langlock.decoding.hf import TransformersLock
+        from langlock.decoding.transformers import TransformersLock
     except ImportError:
         return None
     lock = TransformersLock(LockMasks(table, STRICT))

@@ -33,7 +33,7 @@ def __getattr__(name: str) -> object:
     # ``langlock.lock`` needs numpy (and an engine); importing it lazily keeps
     # ``import langlock`` light for users of check and fix.
     if name == "lock":
-        from langlock.decoding.lock import lock
+        from langlock.decoding import lock
 
         return lock
     if name in ("guard", "aguard"):

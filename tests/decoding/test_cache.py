@@ -14,10 +14,10 @@ from langlock.decoding.token_bytes import TokenTable  # noqa: E402
 from langlock.policy import Policy  # noqa: E402
 
 TABLE = TokenTable(
-    (b"", "при".encode(), "中".encode(), b"\xe5", b"hi", b"", b" x"),
-    frozenset({0, 5}),
-    "sentencepiece",
-    True,
+    pieces=(b"", "при".encode(), "中".encode(), b"\xe5", b"hi", b"", b" x"),
+    special=frozenset({0, 5}),
+    kind="sentencepiece",
+    add_space_prefix=True,
 )
 
 

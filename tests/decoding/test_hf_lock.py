@@ -11,9 +11,9 @@ from tests.support import package_file
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from langlock.decoding.hf import TransformersLock, table_for_tokenizer  # noqa: E402
-from langlock.decoding.lock import LockMasks, complete_utf8_prefix  # noqa: E402
+from langlock.decoding.state import LockMasks, complete_utf8_prefix  # noqa: E402
 from langlock.decoding.token_bytes import TokenTable, from_tokenizer_json  # noqa: E402
+from langlock.decoding.transformers import TransformersLock, table_for_tokenizer  # noqa: E402
 from langlock.policy import Policy  # noqa: E402
 
 PIECES = (b"", "при".encode(), "中".encode(), b"\xe5", b"\xd0", b"\xbf", b"hi", b"```\n")

@@ -8,7 +8,8 @@ import pytest
 
 np = pytest.importorskip("numpy")
 
-from langlock.decoding.lock import LlamaCppLock, LockMasks, LockState  # noqa: E402
+from langlock.decoding.llama_cpp import LlamaCppLock  # noqa: E402
+from langlock.decoding.state import LockMasks, LockState  # noqa: E402
 from langlock.decoding.token_bytes import TokenTable  # noqa: E402
 from langlock.policy import Policy  # noqa: E402
 
@@ -150,8 +151,8 @@ def test_generate_command_reports_a_missing_model(tmp_path) -> None:  # type: ig
 @pytest.mark.slow
 def test_bundled_model_under_the_lock_may_write_latin_in_a_fence() -> None:
     llama_cpp = pytest.importorskip("llama_cpp")
+    from langlock.decoding import lock
     from langlock.decoding.bundled import bundled_model_path, gemma_turns
-    from langlock.decoding.lock import lock
 
     llama = llama_cpp.Llama(model_path=str(bundled_model_path()), n_ctx=512, verbose=False)
     locked = lock(llama, preset="strict")
@@ -201,7 +202,7 @@ def test_standard_penalises_latin_in_prose_but_not_in_code() -> None:
 
 
 def test_unknown_script_is_a_clear_error() -> None:
-    from langlock.decoding.lock import lock
+    from langlock.decoding import lock
 
     with pytest.raises(ValueError, match="unknown script 'Klingon'"):
         lock(object(), allow_scripts=("Klingon",))
@@ -211,7 +212,7 @@ def test_unknown_script_is_a_clear_error() -> None:
 
 def _han_ids(llama) -> tuple[int, list[int]]:  # type: ignore[no-untyped-def]
     """Gemma's whole «中» token, and the byte-fallback tokens <0xE4>, <0xB8>, <0xAD>."""
-    from langlock.decoding.lock import table_for_llama
+    from langlock.decoding.llama_cpp import table_for_llama
 
     table = table_for_llama(llama)
     whole = table.pieces.index("中".encode())
@@ -225,8 +226,8 @@ def test_forced_han_bytes_cannot_get_through_the_lock() -> None:
     llama-cpp-python would otherwise drop the processor), neither whole nor piecewise Han
     gets through, and no broken character either."""
     llama_cpp = pytest.importorskip("llama_cpp")
+    from langlock.decoding import lock
     from langlock.decoding.bundled import bundled_model_path, gemma_turns
-    from langlock.decoding.lock import lock
 
     llama = llama_cpp.Llama(model_path=str(bundled_model_path()), n_ctx=512, verbose=False)
     whole, byte_ids = _han_ids(llama)

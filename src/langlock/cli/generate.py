@@ -45,8 +45,8 @@ def generate(
     try:
         import llama_cpp
 
+        from langlock.decoding import lock as make_lock
         from langlock.decoding.bundled import bundled_model_path, gemma_turns
-        from langlock.decoding.lock import lock as make_lock
         from langlock.policy import Policy
     except ImportError as exc:
         raise die(f"{exc}; install the decoding extra: pip install 'langlock[decoding]'") from None

@@ -3,34 +3,20 @@
 from __future__ import annotations
 
 import logging
-from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from langlock.cli.options import LangOpt, PresetName, PresetOpt, die, stderr_console
-
-if TYPE_CHECKING:
-    pass
-
-
-class GuardStrategyName(StrEnum):
-    regenerate = "regenerate"
-    repair = "repair"
-    annotate = "annotate"
-    block = "block"
-
-
-class StreamModeName(StrEnum):
-    buffer = "buffer"
-    cut = "cut"
-
-
-class UpstreamHelpName(StrEnum):
-    auto = "auto"
-    bias = "bias"
-    off = "off"
+from langlock.guarding.core import GuardStrategy
+from langlock.guarding.proxy.settings import (
+    ClientError,
+    ProxyConfig,
+    ProxySettings,
+    UpstreamHelp,
+)
+from langlock.guarding.stream import StreamMode
 
 
 def _vocab_path(given: Path | None) -> str | None:
@@ -50,19 +36,19 @@ def serve_command(
     lang: LangOpt = "ru",
     preset: PresetOpt = PresetName.standard,
     strategy: Annotated[
-        GuardStrategyName, typer.Option("--strategy", help="What to do with a failing answer.")
-    ] = GuardStrategyName.regenerate,
+        GuardStrategy, typer.Option("--strategy", help="What to do with a failing answer.")
+    ] = GuardStrategy.regenerate,
     attempts: Annotated[
         int, typer.Option("--attempts", min=1, max=10, help="Answers per request, at most.")
     ] = 3,
     stream_mode: Annotated[
-        StreamModeName,
+        StreamMode,
         typer.Option(
             "--stream-mode",
             help="buffer: hold each sentence until checked; cut: "
             "release word by word, cut at the first finding.",
         ),
-    ] = StreamModeName.buffer,
+    ] = StreamMode.buffer,
     frame: Annotated[
         bool, typer.Option("--frame/--no-frame", help="Frame chat requests in the language.")
     ] = True,
@@ -99,31 +85,38 @@ def serve_command(
         ),
     ] = None,
     upstream_help: Annotated[
-        UpstreamHelpName,
+        UpstreamHelp,
         typer.Option(
             "--upstream-help",
             help="auto: ban foreign-script tokens through logit_bias when --upstream-vocab is "
             "given; bias: require it; off: check and regenerate only.",
         ),
-    ] = UpstreamHelpName.auto,
+    ] = UpstreamHelp.auto,
 ) -> None:
     """An OpenAI-compatible proxy that frames, checks and regenerates every answer of an
     upstream server, streaming included."""
     try:
         import uvicorn
 
-        from langlock.guarding.proxy import ClientError, ProxyConfig, ProxySettings, create_app
+        from langlock.guarding.proxy.app import create_app
     except ImportError as exc:
         raise die(f"serve needs the 'serve' extra (pip install 'langlock[serve]'): {exc}") from None
-    settings = ProxySettings(lang, preset.value, strategy.value, attempts, stream_mode.value, frame)
+    settings = ProxySettings(
+        lang=lang,
+        preset=preset,
+        strategy=strategy,
+        attempts=attempts,
+        stream_mode=stream_mode,
+        frame=frame,
+    )
     config = ProxyConfig(
-        upstream,
-        settings,
-        api_key,
-        upstream_api_key,
-        timeout,
-        upstream_help.value,  # type: ignore[arg-type]
-        _vocab_path(upstream_vocab),
+        upstream=upstream,
+        settings=settings,
+        api_key=api_key,
+        upstream_api_key=upstream_api_key,
+        timeout=timeout,
+        upstream_help=upstream_help,
+        upstream_vocab=_vocab_path(upstream_vocab),
     )
     try:
         application = create_app(config)

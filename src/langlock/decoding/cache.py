@@ -16,13 +16,13 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 from array import array
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from langlock.decoding.token_bytes import TokenTable
+from langlock.io import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +119,12 @@ def _table_from_arrays(arrays: dict[str, Any]) -> TokenTable:
         raise ValueError("piece lengths do not add up to the data")
     meta = json.loads(str(arrays["meta"]))
     pieces = tuple(data[s:e] for s, e in zip(starts, ends, strict=True))
-    return TokenTable(pieces, frozenset(arrays["special"].tolist()), meta["kind"], meta["prefix"])
+    return TokenTable(
+        pieces=pieces,
+        special=frozenset(arrays["special"].tolist()),
+        kind=meta["kind"],
+        add_space_prefix=meta["prefix"],
+    )
 
 
 def _load(file: Path) -> dict[str, Any] | None:
@@ -138,16 +143,8 @@ def _load(file: Path) -> dict[str, Any] | None:
 def _save(file: Path, arrays: dict[str, Any]) -> None:
     import numpy as np
 
-    temp: str | None = None
     try:
-        file.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp = tempfile.mkstemp(dir=file.parent, suffix=".tmp")
-        with os.fdopen(handle, "wb") as out:
+        with atomic_write(file) as out:
             np.savez(out, **arrays)
-        os.replace(temp, file)
-        temp = None
     except OSError as exc:  # a read-only home must not stop generation
         log.warning("langlock: could not write the cache file %s (%s)", file, exc)
-    finally:
-        if temp is not None:
-            Path(temp).unlink(missing_ok=True)

@@ -115,7 +115,9 @@ def from_tokenizer_data(data: dict[str, Any]) -> TokenTable:
     for i in added:
         pieces[i] = b""  # added tokens are literal markers, not text
     prefix = _json_adds_prefix(data) if kind == "sentencepiece" else False
-    return TokenTable(tuple(pieces), frozenset(added), kind, prefix)
+    return TokenTable(
+        pieces=tuple(pieces), special=frozenset(added), kind=kind, add_space_prefix=prefix
+    )
 
 
 def _uses_byte_level(data: dict[str, Any]) -> bool:
@@ -273,7 +275,12 @@ def _from_pieces(
             pieces.append(_safe_byte_level(token))
         else:
             pieces.append(sentencepiece_bytes(token))
-    return TokenTable(tuple(pieces), frozenset(special), kind, add_space_prefix)
+    return TokenTable(
+        pieces=tuple(pieces),
+        special=frozenset(special),
+        kind=kind,
+        add_space_prefix=add_space_prefix,
+    )
 
 
 def _safe_byte_level(token: str) -> bytes:
@@ -306,4 +313,6 @@ def from_llama(llama: Any) -> TokenTable:
         if llama_cpp.llama_vocab_type(vocab) == llama_cpp.LLAMA_VOCAB_TYPE_BPE
         else "sentencepiece"
     )
-    return TokenTable(tuple(pieces), frozenset(special), kind, add_prefix)
+    return TokenTable(
+        pieces=tuple(pieces), special=frozenset(special), kind=kind, add_space_prefix=add_prefix
+    )

@@ -189,7 +189,7 @@ def _cached_lock(
     locks: dict[tuple[int, frozenset[str]], Any], target: Any, request: LockRequest
 ) -> Any:
     """One lock per (policy, opened scripts): its masks are built once and reused."""
-    from langlock.decoding.lock import lock
+    from langlock.decoding import lock
 
     key = (id(request.policy), request.scripts)
     if key not in locks:

@@ -2,23 +2,23 @@
 server (``langlock.guard``, ``langlock.aguard``, ``langlock serve``)."""
 
 from langlock.guarding.core import (
-    STRATEGIES,
     AsyncGuard,
     Attempt,
     Guard,
     GuardConfig,
     GuardResult,
+    GuardStrategy,
     aguard,
     guard,
 )
 
 __all__ = [
-    "STRATEGIES",
     "AsyncGuard",
     "Attempt",
     "Guard",
     "GuardConfig",
     "GuardResult",
+    "GuardStrategy",
     "aguard",
     "guard",
 ]

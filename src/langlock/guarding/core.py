@@ -1,9 +1,10 @@
 """Check-and-regenerate around any text generator: frame the request, check the answer, and
 on failure regenerate, repair, annotate or block.
 
-The decisions live in one engine-free plan (``guard_plan``), a generator that yields the
-calls it wants made and receives their answers; ``Guard`` drives it with a plain function
-and ``AsyncGuard`` with a coroutine, so the sync and async guards cannot drift apart.
+The decisions live in one engine-free plan (``plan``), a generator that yields the calls it
+wants made and receives their replies; ``Guard`` drives it with a plain function,
+``AsyncGuard`` with a coroutine and the proxy with upstream streams (judged by
+``langlock.guarding.stream.StreamedAnswers``), so the guards cannot drift apart.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, Generator, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Literal
 
 import regex
@@ -21,9 +23,21 @@ from langlock.text.check import check
 from langlock.text.findings import Finding, Report
 from langlock.text.repair import fix
 
-GuardStrategy = Literal["regenerate", "repair", "annotate", "block"]
-STRATEGIES: tuple[str, ...] = ("regenerate", "repair", "annotate", "block")
+
+class GuardStrategy(StrEnum):
+    """What the guard does with a failing answer."""
+
+    regenerate = "regenerate"
+    repair = "repair"
+    annotate = "annotate"
+    block = "block"
+
+
+#: The strategies' names, for messages.
+_STRATEGY_NAMES = tuple(s.value for s in GuardStrategy)
 Verdict = Literal["pass", "repaired", "regenerated", "failed", "blocked"]
+#: Why a call is made; ``continue`` goes on from text a stream already sent.
+Purpose = Literal["generate", "regenerate", "rewrite", "continue"]
 #: Finding kinds a one-sentence rewrite can cure (a loop or a leaked token cannot).
 REWRITABLE = frozenset({"foreign_script", "foreign_word", "wrong_language", "translit"})
 _SENTENCE = regex.compile(r"[^\n.!?…]*(?:[.!?…]+|(?=\n)|$)")
@@ -35,7 +49,9 @@ class Call:
 
     messages: list[Message]
     options: dict[str, Any]
-    purpose: Literal["generate", "regenerate", "rewrite"]
+    purpose: Purpose
+    #: What the client already has of this answer (a cut stream): the call goes on from it.
+    continues: str = ""
 
 
 @dataclass(frozen=True)
@@ -97,15 +113,15 @@ class GuardConfig:
     sentences ``repair`` may ask the model to rewrite before it regenerates instead."""
 
     policy: Policy
-    strategy: GuardStrategy = "regenerate"
+    strategy: GuardStrategy | str = GuardStrategy.regenerate
     attempts: int = 3
     cool_down: float = 0.7
     frame: bool = True
     rewrite_sentences: int = 2
 
     def __post_init__(self) -> None:
-        if self.strategy not in STRATEGIES:
-            raise ValueError(f"unknown guard strategy {self.strategy!r}; one of {STRATEGIES}")
+        if self.strategy not in _STRATEGY_NAMES:
+            raise ValueError(f"unknown guard strategy {self.strategy!r}; one of {_STRATEGY_NAMES}")
         if self.attempts < 1:
             raise ValueError("attempts must be at least 1")
 
@@ -182,82 +198,126 @@ def offending_sentences(text: str, report: Report) -> list[tuple[int, int]]:
 
 
 def plan(
-    config: GuardConfig, messages: Sequence[Message], options: dict[str, Any]
-) -> Generator[Call, tuple[str, float], GuardResult]:
-    """The guard's decisions for one request: yields ``Call``s, receives ``(text, seconds)``
-    for each, returns the ``GuardResult``."""
-    frame = config.frame_data
-    prompt = user_text(messages)
-    request = frame_conversation(messages, frame) if config.frame else list(messages)
-    attempts: list[Attempt] = []
+    config: GuardConfig,
+    messages: Sequence[Message],
+    options: dict[str, Any],
+    answers: Answers | None = None,
+) -> Generator[Call, Any, GuardResult]:
+    """The guard's decisions for one request: yields ``Call``s, receives each call's reply,
+    returns the ``GuardResult``.
 
-    def judge(purpose: str, text: str, seconds: float) -> Report:
-        report = check(text, prompt=prompt, policy=config.policy)
-        attempts.append(Attempt(purpose, text, report.ok, tuple(report.findings), seconds))
+    ``answers`` judges the replies: by default each is a whole answer, ``(text, seconds)``;
+    ``langlock.guarding.stream.StreamedAnswers`` judges streams, whose text reaches the
+    client while it is written.
+    """
+    frame = config.frame_data
+    request = frame_conversation(messages, frame) if config.frame else list(messages)
+    answers = answers or Answers(config, user_text(messages))
+    report = answers.judge("generate", (yield Call(request, dict(options), "generate")))
+    if verdict := answers.settled(report, "pass"):
+        return answers.result(verdict)
+    if config.strategy == "repair":
+        report = yield from answers.repair(report, frame, options)
+        if report.ok:
+            return answers.result("repaired")
+    for attempt in range(2, config.attempts + 1):
+        retry = retry_options(options, attempt, config.cool_down)
+        call = answers.retry(corrected(request, report, frame), retry, frame)
+        report = answers.judge("regenerate", (yield call))
+        if verdict := answers.settled(report, "regenerated"):
+            return answers.result(verdict)
+    return answers.result("blocked" if config.strategy == "block" else "failed")
+
+
+class Answers:
+    """How ``plan`` judges replies: each is a whole answer, ``(text, seconds)``, checked as a
+    whole; a failing one is repaired or replaced, and the best one is kept."""
+
+    def __init__(self, config: GuardConfig, prompt: str) -> None:
+        self.config = config
+        #: What the user wrote: its words are allowed in the answer.
+        self.prompt = prompt
+        self.attempts: list[Attempt] = []
+        #: The answer judged last, and the one with the fewest major findings.
+        self.last: tuple[str, Report] = (
+            "",
+            Report("", config.policy.lang, config.policy.preset.name),
+        )
+        self.best = self.last
+
+    def check(self, text: str) -> Report:
+        return check(text, prompt=self.prompt, policy=self.config.policy)
+
+    def record(self, purpose: str, text: str, seconds: float) -> Report:
+        """Check an answer and keep it as an attempt."""
+        report = self.check(text)
+        attempt = Attempt(
+            purpose=purpose,
+            text=text,
+            ok=report.ok,
+            findings=tuple(report.findings),
+            seconds=seconds,
+        )
+        self.attempts.append(attempt)
         return report
 
-    text, seconds = yield Call(request, dict(options), "generate")
-    report = judge("generate", text, seconds)
-    if report.ok or config.strategy == "annotate":
-        return _result(text, "pass" if report.ok else "failed", attempts, report)
-    if config.strategy == "repair":
-        text, report = yield from _repair(config, frame, prompt, text, report, options, judge)
+    def judge(self, purpose: Purpose, reply: tuple[str, float]) -> Report:
+        text, seconds = reply
+        report = self.record(purpose, text, seconds)
+        self.last = (text, report)
+        if purpose == "generate" or _majors(report) <= _majors(self.best[1]):
+            self.best = self.last
+        return report
+
+    def settled(self, report: Report, verdict: Verdict) -> Verdict | None:
+        """``verdict`` when the answer passed, ``failed`` when it is only annotated, None
+        while the guard goes on."""
         if report.ok:
-            return _result(text, "repaired", attempts, report)
-    best = (text, report)
-    for attempt in range(2, config.attempts + 1):
-        call = Call(
-            corrected(request, report, frame),
-            retry_options(options, attempt, config.cool_down),
-            "regenerate",
+            return verdict
+        return "failed" if self.config.strategy == "annotate" else None
+
+    def repair(
+        self, report: Report, frame: Frame, options: dict[str, Any]
+    ) -> Generator[Call, tuple[str, float], Report]:
+        """Certain fixes first; then, when few sentences still fail, a rewrite of each."""
+        config = self.config
+        fixed = fix(self.last[0], prompt=self.prompt, policy=config.policy)
+        text, report = fixed.text, fixed.remaining
+        sentences = offending_sentences(text, report)
+        if not (report.ok or not sentences or len(sentences) > config.rewrite_sentences):
+            rewrite_options = {**options, "temperature": 0.2}
+            for start, end in reversed(sentences):  # from the end: earlier offsets stay valid
+                ask = [
+                    {"role": "system", "content": f"{frame.system}\n{frame.negative}"},
+                    {"role": "user", "content": frame.rewrite.format(sentence=text[start:end])},
+                ]
+                new, seconds = yield Call(ask, rewrite_options, "rewrite")
+                new = new.strip().strip("«»\"'").strip()
+                if new and self.record("rewrite", new, seconds).ok:
+                    text = text[:start] + new + text[end:]
+            report = self.check(text)
+        self.last = self.best = (text, report)
+        return report
+
+    def retry(self, messages: list[Message], options: dict[str, Any], frame: Frame) -> Call:
+        """The call that replaces a failed answer: the request told what went wrong."""
+        return Call(messages, options, "regenerate")
+
+    def result(self, verdict: Verdict) -> GuardResult:
+        """The last answer when it passed or was repaired; else the best, or none when
+        blocked."""
+        text, report = self.best if verdict in ("failed", "blocked") else self.last
+        shown = None if verdict == "blocked" else text
+        return GuardResult(
+            text=shown,
+            verdict=verdict,
+            attempts=tuple(self.attempts),
+            findings=tuple(report.findings),
         )
-        text, seconds = yield call
-        report = judge("regenerate", text, seconds)
-        if report.ok:
-            return _result(text, "regenerated", attempts, report)
-        if _majors(report) <= _majors(best[1]):
-            best = (text, report)
-    if config.strategy == "block":
-        return _result(None, "blocked", attempts, best[1])
-    return _result(best[0], "failed", attempts, best[1])
-
-
-def _repair(
-    config: GuardConfig,
-    frame: Frame,
-    prompt: str,
-    text: str,
-    report: Report,
-    options: dict[str, Any],
-    judge: Callable[[str, str, float], Report],
-) -> Generator[Call, tuple[str, float], tuple[str, Report]]:
-    """Certain fixes first; then, when few sentences still fail, a rewrite of each."""
-    fixed = fix(text, prompt=prompt, policy=config.policy)
-    text, report = fixed.text, fixed.remaining
-    sentences = offending_sentences(text, report)
-    if report.ok or not sentences or len(sentences) > config.rewrite_sentences:
-        return text, report
-    rewrite_options = {**options, "temperature": 0.2}
-    for start, end in reversed(sentences):  # from the end, so earlier offsets stay valid
-        ask = [
-            {"role": "system", "content": f"{frame.system}\n{frame.negative}"},
-            {"role": "user", "content": frame.rewrite.format(sentence=text[start:end])},
-        ]
-        new, seconds = yield Call(ask, rewrite_options, "rewrite")
-        new = new.strip().strip("«»\"'").strip()
-        if new and judge("rewrite", new, seconds).ok:
-            text = text[:start] + new + text[end:]
-    return text, check(text, prompt=prompt, policy=config.policy)
 
 
 def _majors(report: Report) -> int:
     return sum(1 for f in report.findings if f.major)
-
-
-def _result(
-    text: str | None, verdict: Verdict, attempts: list[Attempt], report: Report
-) -> GuardResult:
-    return GuardResult(text, verdict, tuple(attempts), tuple(report.findings))
 
 
 Generate = Callable[..., str]
@@ -319,7 +379,7 @@ def guard(
     generate_fn: Generate,
     lang: str = "ru",
     preset: str = "standard",
-    strategy: GuardStrategy = "regenerate",
+    strategy: GuardStrategy | str = GuardStrategy.regenerate,
     attempts: int = 3,
     frame: bool = True,
     cool_down: float = 0.7,
@@ -334,7 +394,7 @@ def aguard(
     generate_fn: AsyncGenerate,
     lang: str = "ru",
     preset: str = "standard",
-    strategy: GuardStrategy = "regenerate",
+    strategy: GuardStrategy | str = GuardStrategy.regenerate,
     attempts: int = 3,
     frame: bool = True,
     cool_down: float = 0.7,
@@ -348,23 +408,28 @@ def aguard(
 def _config(
     lang: str,
     preset: str,
-    strategy: GuardStrategy,
+    strategy: GuardStrategy | str,
     attempts: int,
     frame: bool,
     cool_down: float,
     policy: Policy | None,
 ) -> GuardConfig:
     policy = policy or Policy.from_options(lang=lang, preset=preset)
-    return GuardConfig(policy, strategy, attempts, cool_down, frame)
+    return GuardConfig(
+        policy=policy, strategy=strategy, attempts=attempts, cool_down=cool_down, frame=frame
+    )
 
 
 __all__ = [
+    "Answers",
     "AsyncGuard",
     "Attempt",
     "Call",
     "Guard",
     "GuardConfig",
     "GuardResult",
+    "GuardStrategy",
     "aguard",
     "guard",
+    "plan",
 ]

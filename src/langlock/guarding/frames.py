@@ -53,14 +53,14 @@ def load_frame(lang: str) -> Frame:
     data = tomllib.loads(file.read_text(encoding="utf-8"))
     examples = tuple((e["user"].strip(), e["assistant"].strip()) for e in data.get("examples", []))
     return Frame(
-        data["system"].strip(),
-        data["negative"].strip(),
-        data.get("reminder", "").strip(),
-        examples,
-        data.get("correction", "").strip(),
-        data.get("rewrite", "").strip(),
-        data.get("continuation", "").strip(),
-        tuple(data.get("problems", {}).items()),
+        system=data["system"].strip(),
+        negative=data["negative"].strip(),
+        reminder=data.get("reminder", "").strip(),
+        examples=examples,
+        correction=data.get("correction", "").strip(),
+        rewrite=data.get("rewrite", "").strip(),
+        continuation=data.get("continuation", "").strip(),
+        problems=tuple(data.get("problems", {}).items()),
     )
 
 

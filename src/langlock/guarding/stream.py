@@ -8,21 +8,34 @@ less latency, but a violation judged on a whole line (an English sentence is
 
 Each check looks at a window (the last few lines before the unreleased text, and that
 text), not the whole answer, so a long answer costs the same per sentence.
+
+``StreamedAnswers`` is how the guard's plan judges such streams: a cut one is continued from
+what was sent, a finished one is final.
 """
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from enum import StrEnum
+from typing import Any
 
 import regex
 
+from langlock.guarding.core import Answers, Attempt, Call, GuardConfig, GuardResult, Verdict
+from langlock.guarding.frames import Frame, Message
 from langlock.policy import Policy
 from langlock.text.check import check
-from langlock.text.findings import Finding
+from langlock.text.findings import Finding, Report
 
-StreamMode = Literal["buffer", "cut"]
-STREAM_MODES: tuple[str, ...] = ("buffer", "cut")
+
+class StreamMode(StrEnum):
+    """How a stream's text is held until checked (see the module's docstring)."""
+
+    buffer = "buffer"
+    cut = "cut"
+
+
 _SENTENCE_END = regex.compile(r"(?:[.!?…]+[\s»\")]|\n)")
 _WORD_END = regex.compile(r"\s")
 _FENCE = regex.compile(r"^[ \t]*```", regex.MULTILINE)
@@ -47,7 +60,7 @@ class StreamCheck:
     """
 
     policy: Policy
-    mode: StreamMode = "buffer"
+    mode: StreamMode = StreamMode.buffer
     prompt: str | None = None
     #: Apply certain fixes (look-alike letters, invisible characters, mojibake) to held
     #: text instead of stopping at them.
@@ -146,3 +159,77 @@ class StreamCheck:
             start = newline + 1
         fences = [m.start() for m in _FENCE.finditer(self.text, 0, start)]
         return fences[-1] if len(fences) % 2 else start
+
+
+@dataclass(frozen=True)
+class Streamed:
+    """What one upstream stream left: all the text the client has of the answer (across
+    continuations), and the finding the stream was cut at (None: it ran to its end)."""
+
+    text: str
+    cut: Finding | None = None
+
+
+class StreamedAnswers(Answers):
+    """How ``plan`` judges streams (replies are ``Streamed``): their text reaches the client
+    as it is written and cannot be taken back, so a cut stream is continued from what was
+    sent, told what went wrong, and a finished one is final, judged on all that was sent."""
+
+    def __init__(self, config: GuardConfig, prompt: str) -> None:
+        super().__init__(config, prompt)
+        self.sent = ""
+        #: The check of the finished answer.
+        self.final: Report | None = None
+
+    def judge(self, purpose: str, reply: Streamed) -> Report:  # type: ignore[override]
+        self.sent = reply.text
+        if reply.cut is not None:
+            cut = Attempt(
+                purpose="stream-cut", text="", ok=False, findings=(reply.cut,), seconds=0.0
+            )
+            self.attempts.append(cut)
+            policy = self.config.policy
+            return Report(
+                text=reply.text, lang=policy.lang, preset=policy.preset.name, findings=[reply.cut]
+            )
+        self.final = self.check(reply.text)
+        whole = Attempt(
+            purpose="stream",
+            text=reply.text,
+            ok=self.final.ok,
+            findings=tuple(self.final.findings),
+            seconds=0.0,
+        )
+        self.attempts.append(whole)
+        return self.final
+
+    def settled(self, report: Report, verdict: Verdict) -> Verdict | None:
+        """A finished stream is final: ``verdict`` when it passed, else ``failed``."""
+        if self.final is None:
+            return None
+        return verdict if report.ok else "failed"
+
+    def repair(
+        self, report: Report, frame: Frame, options: dict[str, Any]
+    ) -> Generator[Call, Any, Report]:
+        """Nothing to do: certain fixes were made while the text streamed
+        (``StreamCheck(repair=True)``), and sent text cannot be rewritten."""
+        yield from ()
+        return report
+
+    def retry(self, messages: list[Message], options: dict[str, Any], frame: Frame) -> Call:
+        """Go on from the sent text (a chat is asked to continue it)."""
+        if self.sent:
+            ask = frame.continuation.format(answer=self.sent)
+            messages = [*messages, {"role": "user", "content": ask}]
+        return Call(messages, options, "continue", continues=self.sent)
+
+    def result(self, verdict: Verdict) -> GuardResult:
+        """The sent text, with one record per stream (a cut one carries its finding)."""
+        report = self.final or self.check(self.sent)
+        return GuardResult(
+            text=self.sent,
+            verdict=verdict,
+            attempts=tuple(self.attempts),
+            findings=tuple(report.findings),
+        )

@@ -6,9 +6,10 @@ in a row, tokens that would write it a third time are banned. A model kept out o
 scripts it wanted falls into such loops easily (the bundled Gemma did in one answer in ten).
 
 ``LockState`` and ``LockMasks`` are engine-neutral (numpy rows, one per state, built once
-and reused); ``LlamaCppLock`` is llama-cpp-python's ``logits_processor`` (in place), and
-``langlock.decoding.hf.TransformersLock`` the transformers one. ``lock()`` picks the right
-one for what it is given.
+and reused), shared by the engine adapters: ``langlock.decoding.llama_cpp.LlamaCppLock``
+(llama-cpp-python's ``logits_processor``, in place) and
+``langlock.decoding.transformers.TransformersLock``. ``langlock.decoding.lock()`` picks the
+right one for what it is given.
 """
 
 from __future__ import annotations
@@ -17,12 +18,10 @@ import logging
 import re
 import unicodedata
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from langlock.decoding import cache
 from langlock.decoding.masks import (
     URL_SCHEMES,
     LetterClass,
@@ -32,7 +31,7 @@ from langlock.decoding.masks import (
     mask_mode,
 )
 from langlock.decoding.token_bytes import TokenTable
-from langlock.policy import Policy, script_name
+from langlock.policy import Policy
 from langlock.text.detectors import RepetitionDetector
 from langlock.text.scripts import utf8_length
 
@@ -313,94 +312,3 @@ class LockMasks:
 
 def warn_all_banned() -> None:
     log.warning("langlock: every token is banned here; leaving this step unlocked")
-
-
-class LlamaCppLock:
-    """A llama-cpp-python ``logits_processor``: bans forbidden tokens in place.
-
-    Pass it as ``logits_processor=LogitsProcessorList([lock])``. llama-cpp-python drops the
-    processor when ``logit_bias`` is also given (it assigns the result of ``list.extend``,
-    which is None), so pass the call's arguments through ``completion_kwargs`` instead,
-    which moves ``logit_bias`` into this processor.
-    """
-
-    def __init__(self, masks: LockMasks, bias: dict[int, float] | None = None) -> None:
-        self.masks = masks
-        self.table = masks.table
-        self.bias = bias or {}
-        self._prompt_len: int | None = None
-        self._seen = 0
-        self.state = LockState()
-
-    def reset(self) -> None:
-        self._prompt_len, self._seen, self.state = None, 0, LockState()
-
-    def completion_kwargs(self, **kwargs: Any) -> dict[str, Any]:
-        """Arguments for ``Llama.__call__``/``create_completion`` with this lock applied and
-        any ``logit_bias`` applied by the lock (where llama-cpp-python would lose it)."""
-        import llama_cpp
-
-        self.bias = {int(k): float(v) for k, v in (kwargs.pop("logit_bias", None) or {}).items()}
-        others = list(kwargs.pop("logits_processor", None) or [])
-        kwargs["logits_processor"] = llama_cpp.LogitsProcessorList([*others, self])
-        return kwargs
-
-    def __call__(self, input_ids: Any, scores: Any) -> Any:
-        if self._prompt_len is None or len(input_ids) < self._prompt_len + self._seen:
-            self.reset()
-            self._prompt_len = len(input_ids)
-            self.state = self.masks.start(input_ids)
-        new = input_ids[self._prompt_len + self._seen :]
-        self.masks.advance(self.state, new)
-        self._seen += len(new)
-        row = self.masks.row(self.masks.key(self.state), len(scores))
-        for token, value in self.bias.items():
-            if 0 <= token < len(scores):
-                scores[token] += value
-        if not np.isfinite(scores[row.probe]).any() and not np.isfinite(scores[row.ids]).any():
-            warn_all_banned()
-            return scores
-        np.add(scores, row.penalty, out=scores)
-        loop = self.masks.loop_ban(self.state)
-        if loop is not None and len(loop):
-            scores[loop[loop < len(scores)]] = -np.inf
-        return scores
-
-
-def lock(
-    target: Any,
-    lang: str = "ru",
-    preset: str = "strict",
-    allow_scripts: tuple[str, ...] | frozenset[str] = (),
-    latin_bias: float | None = None,
-    policy: Policy | None = None,
-) -> Any:
-    """A logits processor that keeps ``target``'s generations in ``lang``.
-
-    ``target`` is a loaded ``llama_cpp.Llama`` (gives a ``LlamaCppLock``, for
-    ``logits_processor=``) or a Hugging Face tokenizer (gives a ``TransformersLock`` for
-    ``model.generate(logits_processor=LogitsProcessorList([...]))``). ``allow_scripts``
-    opens scripts the prompt legitimately asks for (``("Han",)``); ``latin_bias`` tunes the
-    soft penalty on Latin in prose under ``standard``.
-    """
-    policy = policy or Policy.from_options(lang=lang, preset=preset)
-    scripts = frozenset(script_name(s) for s in allow_scripts)
-    if hasattr(target, "n_vocab") and hasattr(target, "model_path"):
-        return LlamaCppLock(LockMasks(table_for_llama(target), policy, scripts, latin_bias))
-    if hasattr(target, "backend_tokenizer"):
-        from langlock.decoding.hf import TransformersLock, table_for_tokenizer
-
-        masks = LockMasks(table_for_tokenizer(target), policy, scripts, latin_bias)
-        return TransformersLock(masks)
-    raise TypeError(
-        f"cannot lock a {type(target).__name__}: pass a llama_cpp.Llama or a Hugging Face "
-        "fast tokenizer (PreTrainedTokenizerFast)"
-    )
-
-
-def table_for_llama(llama: Any) -> TokenTable:
-    """The token table of a loaded ``llama_cpp.Llama``, cached by its model file."""
-    from langlock.decoding.token_bytes import from_llama
-
-    key = cache.file_key(Path(llama.model_path))
-    return cache.cached_table(key and f"llama-{key}", lambda: from_llama(llama))

@@ -19,7 +19,7 @@ import torch
 from transformers import LogitsProcessor
 
 from langlock.decoding import cache
-from langlock.decoding.lock import LockMasks, LockState, warn_all_banned
+from langlock.decoding.state import LockMasks, LockState, warn_all_banned
 from langlock.decoding.token_bytes import TokenTable, from_tokenizer_data
 
 
