@@ -144,6 +144,7 @@ def _save(file: Path, arrays: dict[str, Any]) -> None:
     import numpy as np
 
     try:
+        file.parent.mkdir(parents=True, exist_ok=True)
         with atomic_write(file) as out:
             np.savez(out, **arrays)
     except OSError as exc:  # a read-only home must not stop generation
