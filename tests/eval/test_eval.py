@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from langlock.eval.prompts import EvalPrompt, PromptFileError, builtin_prompts, load_prompts
-from langlock.eval.remedies import STRATEGIES, choose
+from langlock.eval.remedies import REMEDIES, choose
 from langlock.eval.scoring import bootstrap, degeneration, summarize_rows
 from langlock.policy import Policy
 from langlock.text.check import check
@@ -60,7 +60,7 @@ def test_strategies_a_backend_cannot_honour_are_skipped_with_the_reason() -> Non
     from langlock.eval.backends import EndpointBackend
 
     endpoint = EndpointBackend("http://127.0.0.1:9/v1", "m")
-    run, skipped = choose(list(STRATEGIES), endpoint)
+    run, skipped = choose(list(REMEDIES), endpoint)
     assert [s.name for s in run] == ["none", "frame", "guard"]  # the guard needs no lock
     assert set(skipped) == {"lock", "frame+lock", "frame+lock+guard"}
     assert "cannot" in skipped["lock"]
@@ -119,7 +119,14 @@ def small_run(tmp_path: Path, backend, strategies: list[str], **settings):  # ty
     ]
     run, skipped = choose(strategies, backend)
     options = {"samples": 1, "max_tokens": 8, "temperature": 0.7} | settings
-    return EvalRun(backend, prompts, run, Settings(**options), tmp_path / "out", skipped)
+    return EvalRun(
+        backend=backend,
+        prompts=prompts,
+        strategies=run,
+        settings=Settings(**options),
+        out_dir=tmp_path / "out",
+        skipped=skipped,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -172,7 +179,12 @@ def test_lock_strategies_open_the_script_a_trap_prompt_asks_for(
     from langlock.eval.remedies import Task
 
     task = Task(
-        "Как сказать «спасибо» по-китайски?", "ru", Policy.from_options(preset="strict"), 0.0, 1, 4
+        prompt="Как сказать «спасибо» по-китайски?",
+        lang="ru",
+        lock_policy=Policy.from_options(preset="strict"),
+        temperature=0.0,
+        seed=1,
+        max_tokens=4,
     )
     requests: list = []
     original = bundled_backend.generate
@@ -183,7 +195,7 @@ def test_lock_strategies_open_the_script_a_trap_prompt_asks_for(
 
     bundled_backend.generate = spy
     try:
-        STRATEGIES["lock"].run(bundled_backend, task)
+        REMEDIES["lock"].run(bundled_backend, task)
     finally:
         bundled_backend.generate = original
     assert requests[0].scripts == frozenset({"Han"})

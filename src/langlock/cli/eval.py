@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
 from langlock.cli.options import LangOpt, PresetName, PresetOpt, die, stderr_console
-
-if TYPE_CHECKING:
-    pass
-
-
-class BackendName(StrEnum):
-    llama = "llama"
-    transformers = "transformers"
-    endpoint = "endpoint"
+from langlock.eval.backends import BackendName
+from langlock.eval.formatting import interval_text, pct
 
 
 def eval_command(
@@ -76,46 +67,39 @@ def eval_command(
 ) -> None:
     """How often does a model leave the target language, and which remedy fixes it at what
     cost: every prompt under each strategy, scored by the checker."""
-    from langlock.eval.prompts import PromptFileError, builtin_prompts, load_prompts
-    from langlock.eval.remedies import choose
-    from langlock.eval.runner import EvalRun, Settings
+    from langlock.eval.backends import open_backend
+    from langlock.eval.prompts import select_prompts
+    from langlock.eval.runner import start_run
 
     try:
-        chosen = load_prompts(prompts) if prompts else builtin_prompts(lang, demo=demo)
-    except PromptFileError as exc:
-        raise die(str(exc)) from None
-    if category:
-        chosen = [p for p in chosen if p.category in category]
-    chosen = chosen[:limit] if limit else chosen
-    if not chosen:
-        raise die("no prompts left to run (check --category)")
-    console = stderr_console()
-    try:
-        engine = _eval_backend(backend, model, base_url, api_key)
-    except (ImportError, FileNotFoundError, OSError, ValueError) as exc:
-        raise die(f"cannot start the {backend.value} backend: {exc}") from None
-    try:
-        runnable, skipped = choose(_strategy_names(strategy), engine)
+        chosen = select_prompts(prompts, lang=lang, demo=demo, categories=category, limit=limit)
     except ValueError as exc:
         raise die(str(exc)) from None
-    for name, why in skipped.items():
-        console.print(f"skipping {name}: {why}", style="yellow")
-    if not runnable:
-        raise die("no strategy can run on this backend")
-    if repeat_penalty is None and backend is not BackendName.endpoint:
-        repeat_penalty = 1.1
-    settings = Settings(
-        lang=lang,
-        preset=preset.value,
-        lock_preset=lock_preset.value,
-        temperature=temperature,
-        samples=samples,
-        seed=seed,
-        max_tokens=max_tokens,
-        repeat_penalty=repeat_penalty,
-    )
+    console = stderr_console()
     try:
-        run = EvalRun(engine, chosen, runnable, settings, out, skipped)
+        engine = open_backend(backend, model, base_url, api_key)
+    except (ImportError, FileNotFoundError, OSError, ValueError) as exc:
+        raise die(f"cannot start the {backend.value} backend: {exc}") from None
+
+    def skip(name: str, why: str) -> None:
+        console.print(f"skipping {name}: {why}", style="yellow")
+
+    try:
+        run = start_run(
+            engine,
+            chosen,
+            out,
+            remedies=strategy,
+            on_skip=skip,
+            lang=lang,
+            preset=preset.value,
+            lock_preset=lock_preset.value,
+            temperature=temperature,
+            samples=samples,
+            seed=seed,
+            max_tokens=max_tokens,
+            repeat_penalty=repeat_penalty,
+        )
     except ValueError as exc:
         raise die(str(exc)) from None
     complete = _run_with_progress(run, console)
@@ -126,27 +110,6 @@ def eval_command(
     if not complete:
         console.print("interrupted: re-run the same command to resume", style="yellow")
         raise typer.Exit(130)
-
-
-def _strategy_names(given: list[str] | None) -> list[str]:
-    from langlock.eval.remedies import STRATEGIES
-
-    if not given:
-        return ["none", "frame", "lock", "frame+lock"]
-    return list(STRATEGIES) if "all" in given else given
-
-
-def _eval_backend(name: BackendName, model: str, base_url: str | None, api_key: str | None) -> Any:
-    from langlock.eval import backends
-
-    if name is BackendName.endpoint:
-        if not base_url:
-            raise ValueError("--base-url is needed for the endpoint backend")
-        key = api_key or os.environ.get("OPENAI_API_KEY")
-        return backends.EndpointBackend(base_url, model, key)
-    if name is BackendName.transformers:
-        return backends.TransformersBackend(model)
-    return backends.LlamaCppBackend(model)
 
 
 def _run_with_progress(run: Any, console: Any) -> bool:
@@ -198,11 +161,11 @@ def _print_eval_table(summary: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    def pct(x: float | None) -> str:
-        return "–" if x is None else f"{100 * x:.0f}%"
+    def share(x: float | None) -> str:  # the terminal's spelling: no "<1%", "–" for none
+        return pct(x, missing="–", tiny=None)
 
     def interval(r: dict[str, float]) -> str:
-        return f"{pct(r['value'])} [{100 * r['low']:.0f}–{100 * r['high']:.0f}]"
+        return interval_text(r, missing="–", tiny=None)
 
     rows = {(r["strategy"], r["category"]): r for r in summary["rows"]}
     verdicts = Table(
@@ -230,8 +193,8 @@ def _print_eval_table(summary: dict[str, Any]) -> None:
         verdicts.add_row(
             name,
             interval(r["pass_rate"]),
-            pct(r["degenerate_rate"]["value"]),
-            pct(r["line_pass_rate"]["value"]),
+            share(r["degenerate_rate"]["value"]),
+            share(r["line_pass_rate"]["value"]),
             interval(trap["pass_rate"]) if trap and trap["n"] else "–",
             f"{r['mean_chars']:.0f}",
             f"{r['tokens_per_second']:.1f}",
@@ -244,10 +207,10 @@ def _print_eval_table(summary: dict[str, Any]) -> None:
         other = max((v for k, v in r["kinds"].items() if k not in main), default=0.0)
         kinds.add_row(
             name,
-            *(pct(r["kinds"][k]) for k in main),
-            pct(other),
-            pct(r["lpr"]),
-            pct(r["wpr"]),
+            *(share(r["kinds"][k]) for k in main),
+            share(other),
+            share(r["lpr"]),
+            share(r["wpr"]),
         )
     console = Console()
     console.print(verdicts)

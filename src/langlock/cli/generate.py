@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
 from langlock.cli.options import LangOpt, PresetName, PresetOpt, die, stderr_console
-
-if TYPE_CHECKING:
-    pass
 
 
 def generate(
@@ -46,7 +42,7 @@ def generate(
         import llama_cpp
 
         from langlock.decoding import lock as make_lock
-        from langlock.decoding.bundled import bundled_model_path, gemma_turns
+        from langlock.decoding.generation import llama_answer, load_llama
         from langlock.policy import Policy
     except ImportError as exc:
         raise die(f"{exc}; install the decoding extra: pip install 'langlock[decoding]'") from None
@@ -56,23 +52,18 @@ def generate(
         )
     except (ValueError, OSError) as exc:  # an unknown script name or language
         raise die(str(exc)) from None
-    path = bundled_model_path() if model == "bundled" else Path(model)
-    if not path.is_file():
-        raise die(f"no model file at {path}")
-    llama = llama_cpp.Llama(model_path=str(path), n_ctx=2048, verbose=False)
+    try:
+        llama = load_llama(model, n_ctx=2048)
+    except FileNotFoundError as exc:
+        raise die(str(exc)) from None
     options: dict[str, Any] = {"max_tokens": max_tokens, "temperature": temperature, "seed": seed}
     if lock:
         processor = make_lock(llama, policy=policy, latin_bias=latin_bias)
         options["logits_processor"] = llama_cpp.LogitsProcessorList([processor])
-    if "tokenizer.chat_template" in llama.metadata:
-        reply = llama.create_chat_completion([{"role": "user", "content": question}], **options)
-        answer = str(reply["choices"][0]["message"]["content"] or "")
-    else:  # a base model without a template (the bundled one): Gemma's turn format
-        out = llama(gemma_turns(question), stop=["<end_of_turn>", "<start_of_turn>"], **options)
-        answer = str(out["choices"][0]["text"])
+    reply = llama_answer(llama, [{"role": "user", "content": question}], **options)
     from rich.console import Console
 
-    answer = answer.strip()
+    answer = reply.text.strip()
     Console().print(answer, markup=False, highlight=False)
     if findings:
         import langlock

@@ -11,8 +11,10 @@ skipped for it, with the reason.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -69,18 +71,10 @@ class LlamaCppBackend:
     can_lock = True
 
     def __init__(self, model: str = "bundled", n_ctx: int = 4096, threads: int | None = None):
-        import llama_cpp
+        from langlock.decoding.generation import load_llama
 
-        from langlock.decoding.bundled import bundled_model_path
-
-        path = bundled_model_path() if model == "bundled" else Path(model)
-        if not path.is_file():
-            raise FileNotFoundError(f"no model file at {path}")
-        self.model = "bundled Gemma 3 270M (Q4_K_M)" if model == "bundled" else path.name
-        self.llama = llama_cpp.Llama(
-            model_path=str(path), n_ctx=n_ctx, n_threads=threads, verbose=False
-        )
-        self._templated = "tokenizer.chat_template" in self.llama.metadata
+        self.llama = load_llama(model, n_ctx, threads)
+        self.model = "bundled Gemma 3 270M (Q4_K_M)" if model == "bundled" else Path(model).name
         self._locks: dict[tuple[int, frozenset[str]], Any] = {}
 
     def generate(
@@ -95,7 +89,7 @@ class LlamaCppBackend:
     ) -> Generation:
         import llama_cpp
 
-        from langlock.decoding.bundled import gemma_prompt
+        from langlock.decoding.generation import llama_answer
 
         options: dict[str, Any] = {
             "temperature": temperature,
@@ -107,17 +101,11 @@ class LlamaCppBackend:
         if lock is not None:
             options["logits_processor"] = llama_cpp.LogitsProcessorList([self._lock(lock)])
         started = time.perf_counter()
-        if self._templated:
-            reply = self.llama.create_chat_completion(messages, **options)  # type: ignore[arg-type]
-            text = reply["choices"][0]["message"]["content"] or ""  # type: ignore[index]
-        else:
-            stops = ["<end_of_turn>", "<start_of_turn>"]
-            reply = self.llama(gemma_prompt(messages), stop=stops, **options)
-            text = reply["choices"][0]["text"]  # type: ignore[index]
+        reply = llama_answer(self.llama, list(messages), **options)
         seconds = time.perf_counter() - started
-        usage = reply["usage"]  # type: ignore[index]
-        finish = str(reply["choices"][0].get("finish_reason") or "stop")  # type: ignore[index]
-        return Generation(str(text), int(usage["completion_tokens"]), seconds, finish)
+        return Generation(
+            text=reply.text, tokens=reply.tokens, seconds=seconds, finish=reply.finish
+        )
 
     def _lock(self, request: LockRequest) -> Any:
         processor = _cached_lock(self._locks, self.llama, request)
@@ -179,7 +167,7 @@ class TransformersBackend:
         new = out[0][batch["input_ids"].shape[1] :]
         text = self.tokenizer.decode(new, skip_special_tokens=True)
         finish = "length" if len(new) >= max_tokens else "stop"
-        return Generation(text, len(new), seconds, finish)
+        return Generation(text=text, tokens=len(new), seconds=seconds, finish=finish)
 
     def _lock(self, request: LockRequest) -> Any:
         return _cached_lock(self._locks, self.tokenizer, request)
@@ -254,4 +242,38 @@ class EndpointBackend:
             tokens = int((data.get("usage") or {}).get("completion_tokens") or 0)
         except (ValueError, KeyError, IndexError, TypeError) as exc:
             raise BackendError(f"not an OpenAI chat completion: {exc!r}") from None
-        return Generation(str(text), tokens, seconds, str(choice.get("finish_reason") or "stop"))
+        finish = str(choice.get("finish_reason") or "stop")
+        return Generation(text=str(text), tokens=tokens, seconds=seconds, finish=finish)
+
+
+class BackendName(StrEnum):
+    """The backends ``open_backend`` (and ``langlock eval --backend``) can start."""
+
+    llama = "llama"
+    transformers = "transformers"
+    endpoint = "endpoint"
+
+
+def open_backend(
+    name: BackendName,
+    model: str = "bundled",
+    base_url: str | None = None,
+    api_key: str | None = None,
+) -> Backend:
+    """Start a backend: ``model`` is "bundled" or a GGUF (llama), a model folder or GGUF
+    (transformers), or the endpoint's model name. The endpoint's key falls back to
+    ``$OPENAI_API_KEY``.
+
+    >>> open_backend(BackendName.endpoint)
+    Traceback (most recent call last):
+    ...
+    ValueError: --base-url is needed for the endpoint backend
+    """
+    if name is BackendName.endpoint:
+        if not base_url:
+            raise ValueError("--base-url is needed for the endpoint backend")
+        key = api_key or os.environ.get("OPENAI_API_KEY")
+        return EndpointBackend(base_url, model, key)
+    if name is BackendName.transformers:
+        return TransformersBackend(model)
+    return LlamaCppBackend(model)

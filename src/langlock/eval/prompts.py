@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -65,6 +65,31 @@ def load_prompts(path: str | Path) -> list[EvalPrompt]:
         duplicate = next(i for i in ids if ids.count(i) > 1)
         raise PromptFileError(f"{path}: the id {duplicate!r} appears more than once")
     return prompts
+
+
+def select_prompts(
+    path: str | Path | None = None,
+    *,
+    lang: str = "ru",
+    demo: bool = False,
+    categories: Sequence[str] | None = None,
+    limit: int | None = None,
+) -> list[EvalPrompt]:
+    """The prompts an eval runs: from ``path`` (else the built-in set for ``lang``, only its
+    demo subset when ``demo``), only ``categories`` when given, the first ``limit``.
+
+    Raises ``PromptFileError`` for a bad file and ``ValueError`` when nothing is left.
+
+    >>> [p.id for p in select_prompts(demo=True, categories=["trap"], limit=2)]
+    ['trap-001', 'trap-002']
+    """
+    chosen = load_prompts(path) if path else builtin_prompts(lang, demo=demo)
+    if categories:
+        chosen = [p for p in chosen if p.category in categories]
+    chosen = chosen[:limit] if limit else chosen
+    if not chosen:
+        raise ValueError("no prompts left to run (check --category)")
+    return chosen
 
 
 def _from_jsonl(lines: Iterable[str], where: str) -> list[EvalPrompt]:

@@ -1,11 +1,13 @@
-"""Remedies side by side: a small registry that later remedies (guard, ...) plug into.
+"""Remedies side by side: a small registry (``REMEDIES``) that later remedies plug into.
 
-A strategy turns one prompt into one answer through a backend. ``needs`` names the backend
-abilities it requires; strategies a backend cannot honour are skipped, with the reason.
+A remedy turns one prompt into one answer through a backend. ``needs`` names the backend
+abilities it requires; remedies a backend cannot honour are skipped, with the reason. In the
+JSON outputs and on the command line a remedy is a "strategy" (``--strategy frame+lock``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -16,7 +18,7 @@ from langlock.policy import Policy, policy_for, requested_scripts
 
 @dataclass(frozen=True)
 class Task:
-    """What a strategy answers, and under which settings."""
+    """What a remedy answers, and under which settings."""
 
     prompt: str
     lang: str
@@ -36,7 +38,7 @@ class Task:
         )
 
 
-class Strategy(Protocol):
+class Remedy(Protocol):
     name: str
     description: str
     needs: frozenset[str]
@@ -101,29 +103,36 @@ class Guarded:
         config = GuardConfig(policy, "regenerate", self.attempts)
         result = Guard(generate, config)(task.prompt, temperature=task.temperature, seed=task.seed)
         return Generation(
-            result.text or "",
-            sum(c.tokens for c in calls),
-            sum(c.seconds for c in calls),
-            calls[-1].finish,
+            text=result.text or "",
+            tokens=sum(c.tokens for c in calls),
+            seconds=sum(c.seconds for c in calls),
+            finish=calls[-1].finish,
             attempts=len(calls),
             added_seconds=sum(c.seconds for c in calls[1:]),
         )
 
 
-STRATEGIES: dict[str, Strategy] = {}
+#: Every remedy by name, in the order ``--strategy all`` runs them.
+REMEDIES: dict[str, Remedy] = {}
 
 
-def register(strategy: Strategy) -> Strategy:
-    """Add a strategy to the registry (by its name)."""
-    STRATEGIES[strategy.name] = strategy
-    return strategy
+def register(remedy: Remedy) -> Remedy:
+    """Add a remedy to the registry (by its name)."""
+    REMEDIES[remedy.name] = remedy
+    return remedy
 
 
-for _strategy in (
+for _remedy in (
     FrameAndLock("none", "the prompt as it is"),
     FrameAndLock("frame", "target-language system prompt and examples", frame=True),
     FrameAndLock("lock", "locked decoding", lock=True, needs=frozenset({"lock"})),
-    FrameAndLock("frame+lock", "frame and locked decoding", True, True, needs=frozenset({"lock"})),
+    FrameAndLock(
+        name="frame+lock",
+        description="frame and locked decoding",
+        frame=True,
+        lock=True,
+        needs=frozenset({"lock"}),
+    ),
     Guarded("guard", "frame, check, regenerate (up to 3 answers)"),
     Guarded(
         "frame+lock+guard",
@@ -132,15 +141,32 @@ for _strategy in (
         needs=frozenset({"lock"}),
     ),
 ):
-    register(_strategy)
+    register(_remedy)
+
+
+#: What ``langlock eval`` runs when no ``--strategy`` is given: each remedy alone and both.
+DEFAULT_REMEDIES: tuple[str, ...] = ("none", "frame", "lock", "frame+lock")
+#: The name that stands for every registered remedy.
+ALL = "all"
+
+
+def remedy_names(given: Sequence[str] | None = None) -> list[str]:
+    """The remedies to run: ``DEFAULT_REMEDIES`` when none are given, every one for "all".
+
+    >>> remedy_names(), remedy_names(["lock"]), remedy_names(["all"])[-1]
+    (['none', 'frame', 'lock', 'frame+lock'], ['lock'], 'frame+lock+guard')
+    """
+    if not given:
+        return list(DEFAULT_REMEDIES)
+    return list(REMEDIES) if ALL in given else list(given)
 
 
 def backend_abilities(backend: Backend) -> frozenset[str]:
     return frozenset({"lock"}) if backend.can_lock else frozenset()
 
 
-def choose(names: list[str], backend: Backend) -> tuple[list[Strategy], dict[str, str]]:
-    """The strategies to run, and those skipped with the reason.
+def choose(names: list[str], backend: Backend) -> tuple[list[Remedy], dict[str, str]]:
+    """The remedies to run, and those skipped with the reason.
 
     >>> class Remote:
     ...     name, model, can_lock = "endpoint", "m", False
@@ -148,17 +174,17 @@ def choose(names: list[str], backend: Backend) -> tuple[list[Strategy], dict[str
     >>> [s.name for s in run], skipped
     (['none'], {'lock': 'needs lock, which the endpoint backend cannot do'})
     """
-    unknown = [n for n in names if n not in STRATEGIES]
+    unknown = [n for n in names if n not in REMEDIES]
     if unknown:
-        raise ValueError(f"unknown strategy {unknown[0]!r}; choose from {', '.join(STRATEGIES)}")
+        raise ValueError(f"unknown strategy {unknown[0]!r}; choose from {', '.join(REMEDIES)}")
     abilities = backend_abilities(backend)
     run, skipped = [], {}
     for name in names:
-        missing = STRATEGIES[name].needs - abilities
+        missing = REMEDIES[name].needs - abilities
         if missing:
             skipped[name] = (
                 f"needs {', '.join(sorted(missing))}, which the {backend.name} backend cannot do"
             )
         else:
-            run.append(STRATEGIES[name])
+            run.append(REMEDIES[name])
     return run, skipped

@@ -9,19 +9,18 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from langlock.eval.backends import Backend, BackendError
+from langlock.eval.backends import Backend, BackendError, EndpointBackend
 from langlock.eval.prompts import EvalPrompt
-from langlock.eval.remedies import Strategy, Task
-from langlock.eval.scoring import Record, score_answer, summarize_rows
+from langlock.eval.remedies import Remedy, Task, choose, remedy_names
+from langlock.eval.scoring import AnswerRecord, score_answer, summarize_rows
+from langlock.io import jsonl_line, write_atomic
 from langlock.policy import Policy
 
 log = logging.getLogger(__name__)
@@ -36,8 +35,8 @@ class Settings:
     samples: int = 2
     seed: int = 0
     max_tokens: int = 256
-    #: None: the backend's own default. The CLI sets 1.1 for local backends (Ollama's
-    #: default); the same value applies to every strategy.
+    #: None: the backend's own default. :func:`start_run` sets ``LOCAL_REPEAT_PENALTY`` for
+    #: local backends; the same value applies to every strategy.
     repeat_penalty: float | None = None
 
     def fingerprint(self, backend: Backend) -> str:
@@ -76,7 +75,7 @@ class ResultsFile:
     def __init__(self, path: Path, fingerprint: str) -> None:
         self.path = path
         self.fingerprint = fingerprint
-        self.done: dict[tuple[str, str, int], Record] = {}
+        self.done: dict[tuple[str, str, int], AnswerRecord] = {}
         if path.exists():
             self._read()
 
@@ -85,7 +84,7 @@ class ResultsFile:
         if raw and not raw.endswith(b"\n"):  # killed mid-write: drop the torn last line
             log.warning("%s: dropping an unfinished last line", self.path)
             raw = raw[: raw.rfind(b"\n") + 1]
-            _write_atomic(self.path, raw)
+            write_atomic(self.path, raw)
         for number, line in enumerate(raw.decode("utf-8", "replace").splitlines(), 1):
             try:
                 record = json.loads(line)
@@ -100,9 +99,9 @@ class ResultsFile:
             if record.get("error") is None:  # failed generations are tried again
                 self.done[(record["id"], record["strategy"], record["sample"])] = record
 
-    def append(self, record: Record) -> None:
-        with self.path.open("a", encoding="utf-8") as out:
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    def append(self, record: AnswerRecord) -> None:
+        with self.path.open("ab") as out:
+            out.write(jsonl_line(record))
             out.flush()
 
 
@@ -110,7 +109,7 @@ class ResultsFile:
 class EvalRun:
     backend: Backend
     prompts: list[EvalPrompt]
-    strategies: list[Strategy]
+    strategies: list[Remedy]
     settings: Settings
     out_dir: Path
     skipped: dict[str, str]
@@ -127,32 +126,32 @@ class EvalRun:
     def jsonl(self) -> Path:
         return self.out_dir / "generations.jsonl"
 
-    def jobs(self) -> Iterator[tuple[EvalPrompt, Strategy, int]]:
+    def jobs(self) -> Iterator[tuple[EvalPrompt, Remedy, int]]:
         """Prompt by prompt, so an interrupted run still compares strategies on each."""
         for prompt in self.prompts:
             for sample in range(self.settings.samples):
                 for strategy in self.strategies:
                     yield prompt, strategy, sample
 
-    def pending(self) -> list[tuple[EvalPrompt, Strategy, int]]:
+    def pending(self) -> list[tuple[EvalPrompt, Remedy, int]]:
         return [
             job for job in self.jobs() if (job[0].id, job[1].name, job[2]) not in self.results.done
         ]
 
-    def run_one(self, prompt: EvalPrompt, strategy: Strategy, sample: int) -> Record:
+    def run_one(self, prompt: EvalPrompt, strategy: Remedy, sample: int) -> AnswerRecord:
         s = self.settings
         seed = sample_seed(s.seed, prompt.id, sample)
         task = Task(
-            prompt.prompt,
-            s.lang,
-            self.lock_policy,
-            s.temperature,
-            seed,
-            s.max_tokens,
-            s.repeat_penalty,
-            self.policy,
+            prompt=prompt.prompt,
+            lang=s.lang,
+            lock_policy=self.lock_policy,
+            temperature=s.temperature,
+            seed=seed,
+            max_tokens=s.max_tokens,
+            repeat_penalty=s.repeat_penalty,
+            policy=self.policy,
         )
-        record: Record = {
+        record: AnswerRecord = {
             "run": self.results.fingerprint,
             "id": prompt.id,
             "category": prompt.category,
@@ -176,7 +175,7 @@ class EvalRun:
         }
         return record | score_answer(generation.text, prompt.prompt, self.policy)
 
-    def execute(self, on_done: Callable[[Record], None] | None = None) -> bool:
+    def execute(self, on_done: Callable[[AnswerRecord], None] | None = None) -> bool:
         """Run what is missing; True when complete, False when interrupted (Ctrl-C)."""
         try:
             for prompt, strategy, sample in self.pending():
@@ -190,7 +189,7 @@ class EvalRun:
             return False
         return True
 
-    def records(self) -> list[Record]:
+    def records(self) -> list[AnswerRecord]:
         """Every answer so far, scored afresh (the checker or the preset may have changed
         since it was generated)."""
         return [
@@ -198,7 +197,7 @@ class EvalRun:
             for r in self.results.done.values()
         ]
 
-    def summary(self, records: list[Record] | None = None) -> dict[str, Any]:
+    def summary(self, records: list[AnswerRecord] | None = None) -> dict[str, Any]:
         """Scores per strategy and category (of ``records``, default: every answer so far)."""
         s = self.settings
         categories = list(dict.fromkeys(p.category for p in self.prompts))
@@ -234,7 +233,7 @@ class EvalRun:
         records = self.records()  # scored once, for both the summary and the report
         summary = self.summary(records)
         summary_path = self.out_dir / "summary.json"
-        _write_atomic(summary_path, json.dumps(summary, ensure_ascii=False, indent=1).encode())
+        write_atomic(summary_path, json.dumps(summary, ensure_ascii=False, indent=1))
         report = write_report(self.out_dir / "report.html", summary, records)
         return {"jsonl": self.jsonl, "summary": summary_path, "report": report}
 
@@ -251,12 +250,53 @@ def _lcb_tests(lang: str) -> tuple[Callable[[str], bool] | None, Callable[[str],
     return (lambda line: fasttext_language(line) == lang), has_english_word
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+#: The repeat penalty local backends decode with unless told otherwise (Ollama's default);
+#: an endpoint keeps its server's own.
+LOCAL_REPEAT_PENALTY = 1.1
+
+
+def default_repeat_penalty(backend: Backend) -> float | None:
+    """``LOCAL_REPEAT_PENALTY`` for a local backend, None (the server's own) for an endpoint.
+
+    >>> class Local:
+    ...     name, model, can_lock = "llama.cpp", "m", True
+    >>> default_repeat_penalty(Local())
+    1.1
+    """
+    return None if isinstance(backend, EndpointBackend) else LOCAL_REPEAT_PENALTY
+
+
+def start_run(
+    backend: Backend,
+    prompts: Sequence[EvalPrompt],
+    out_dir: Path,
+    *,
+    remedies: Sequence[str] | None = None,
+    on_skip: Callable[[str, str], None] | None = None,
+    **settings: Any,
+) -> EvalRun:
+    """The eval ``langlock eval`` runs, with its defaults: ``remedies`` by name (default
+    ``DEFAULT_REMEDIES``, "all" for every one), ``settings`` as :class:`Settings` takes them,
+    the repeat penalty defaulting to :func:`default_repeat_penalty`. Remedies the backend
+    cannot honour are skipped and passed to ``on_skip(name, why)``.
+
+    Raises ``ValueError`` for an unknown remedy, when none can run, or when ``out_dir``
+    holds answers of another model or settings. Nothing is generated yet: call
+    ``execute()``, then ``write_outputs()``.
+    """
+    runnable, skipped = choose(remedy_names(remedies), backend)
+    for name, why in skipped.items():
+        if on_skip:
+            on_skip(name, why)
+    if not runnable:
+        raise ValueError("no strategy can run on this backend")
+    if settings.get("repeat_penalty") is None:
+        settings["repeat_penalty"] = default_repeat_penalty(backend)
+    return EvalRun(
+        backend=backend,
+        prompts=list(prompts),
+        strategies=runnable,
+        settings=Settings(**settings),
+        out_dir=Path(out_dir),
+        skipped=skipped,
+    )

@@ -20,10 +20,14 @@ from langlock.policy import Policy
 from langlock.text.check import check
 from langlock.text.findings import KINDS, Report
 
-Record = dict[str, Any]
+#: One answer as ``generations.jsonl`` holds it: the prompt, the remedy (``strategy``), the
+#: generation and the scores of :func:`score_answer`.
+AnswerRecord = dict[str, Any]
+#: One (strategy, category) row of ``summary.json``.
+SummaryRow = dict[str, Any]
 
 
-def score_answer(answer: str, prompt: str, policy: Policy) -> Record:
+def score_answer(answer: str, prompt: str, policy: Policy) -> AnswerRecord:
     """The checker's verdict on one answer, with what the report needs.
 
     >>> from langlock.policy import Policy
@@ -115,12 +119,12 @@ def bootstrap(
 
 
 def summarize_rows(
-    records: Iterable[Record],
+    records: Iterable[AnswerRecord],
     strategies: Sequence[str],
     categories: Sequence[str],
     lcb_line_test: Callable[[str], bool] | None = None,
     lcb_word_test: Callable[[str], bool] | None = None,
-) -> list[Record]:
+) -> list[SummaryRow]:
     """One row per (strategy, category) and per strategy over all categories."""
     scored = [r for r in records if r.get("error") is None]
     rows = []
@@ -138,19 +142,19 @@ def summarize_rows(
 def _row(
     strategy: str,
     category: str,
-    records: list[Record],
+    records: list[AnswerRecord],
     lcb_line_test: Callable[[str], bool] | None,
     lcb_word_test: Callable[[str], bool] | None,
-) -> Record:
-    by_prompt: dict[str, list[Record]] = {}
+) -> SummaryRow:
+    by_prompt: dict[str, list[AnswerRecord]] = {}
     for r in records:
         by_prompt.setdefault(r["id"], []).append(r)
     groups = list(by_prompt.values())
 
-    def rate(test: Callable[[Record], float]) -> dict[str, float]:
+    def rate(test: Callable[[AnswerRecord], float]) -> dict[str, float]:
         return bootstrap([[test(r) for r in g] for g in groups])
 
-    def line_rate(r: Record) -> float:
+    def line_rate(r: AnswerRecord) -> float:
         return r["lines_ok"] / r["lines"] if r["lines"] else 1.0
 
     kinds = {
@@ -189,5 +193,5 @@ def _row(
     }
 
 
-def _share(records: list[Record], test: Callable[[Record], bool]) -> float:
+def _share(records: list[AnswerRecord], test: Callable[[AnswerRecord], bool]) -> float:
     return sum(1 for r in records if test(r)) / len(records) if records else 0.0

@@ -1,0 +1,70 @@
+"""One answer from a GGUF model in llama-cpp-python, the same way for every door.
+
+A model with a chat template answers through it; a base model without one (the bundled
+Gemma 3 270M) gets Gemma's turn format and stops at its turn markers. llama-cpp-python is
+imported by the caller that built the ``Llama``; nothing here imports it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from langlock.decoding.bundled import bundled_model_path, gemma_prompt
+
+#: Where a Gemma turn ends: the model's own end, or a turn it starts for the user.
+GEMMA_STOPS = ("<end_of_turn>", "<start_of_turn>")
+
+
+@dataclass(frozen=True)
+class LlamaReply:
+    """The answer's text, the tokens it took and why it stopped ("stop", "length")."""
+
+    text: str
+    tokens: int
+    finish: str
+
+
+def model_path(model: str) -> Path:
+    """The GGUF file ``model`` names: ``"bundled"`` (Gemma 3 270M) or a path.
+
+    >>> model_path("/models/x.gguf")
+    PosixPath('/models/x.gguf')
+    """
+    return bundled_model_path() if model == "bundled" else Path(model)
+
+
+def load_llama(model: str, n_ctx: int, threads: int | None = None) -> Any:
+    """A ``llama_cpp.Llama`` for ``model`` (see :func:`model_path`), quiet.
+
+    Raises ``FileNotFoundError`` when there is no such file, ``ImportError`` without
+    llama-cpp-python.
+    """
+    import llama_cpp
+
+    path = model_path(model)
+    if not path.is_file():
+        raise FileNotFoundError(f"no model file at {path}")
+    return llama_cpp.Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads, verbose=False)
+
+
+def has_chat_template(llama: Any) -> bool:
+    """Whether the GGUF carries a chat template (the bundled base Gemma does not)."""
+    return "tokenizer.chat_template" in llama.metadata
+
+
+def llama_answer(llama: Any, messages: list[dict[str, str]], **options: Any) -> LlamaReply:
+    """The model's reply to a conversation; ``options`` go to llama-cpp-python as they are
+    (``temperature``, ``seed``, ``max_tokens``, ``logits_processor``, ``repeat_penalty``)."""
+    if has_chat_template(llama):
+        reply = llama.create_chat_completion(messages, **options)
+        text = reply["choices"][0]["message"]["content"] or ""
+    else:
+        reply = llama(gemma_prompt(messages), stop=list(GEMMA_STOPS), **options)
+        text = reply["choices"][0]["text"]
+    return LlamaReply(
+        text=str(text),
+        tokens=int(reply["usage"]["completion_tokens"]),
+        finish=str(reply["choices"][0].get("finish_reason") or "stop"),
+    )
