@@ -108,5 +108,6 @@ def write_report(
     ('report.html', ['report.html'])
     """
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, render_report(summary, generations, examples_per_category))
     return path
