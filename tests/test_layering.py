@@ -30,6 +30,8 @@ LAYERS: dict[str, float] = {
     # The package root: the core's API and, lazily, ``lock``, ``guard`` and ``aguard``.
     "": 2.5,
     "eval": 3,
+    # Pairs come from the eval's backends and remedies; the trained adapter goes back to eval.
+    "training": 3.5,
     "cli": 4,
     "__main__": 5,
 }
