@@ -41,7 +41,7 @@ def builtin_prompts(lang: str = "ru", demo: bool = False) -> list[EvalPrompt]:
     folder = resources.files("langlock") / "data" / "eval"
     if not (folder / name).is_file():
         raise PromptFileError(f"no built-in prompt set for {lang!r}; pass --prompts FILE")
-    prompts = _from_jsonl((folder / name).read_text(encoding="utf-8").splitlines(), name)
+    prompts = parse_prompt_lines((folder / name).read_text(encoding="utf-8").splitlines(), name)
     return [p for p in prompts if p.demo] if demo else prompts
 
 
@@ -57,7 +57,7 @@ def load_prompts(path: str | Path) -> list[EvalPrompt]:
     if path.suffix.lower() == ".csv":
         prompts = _from_csv(text, path.stem, str(path))
     else:
-        prompts = _from_jsonl(text.splitlines(), str(path))
+        prompts = parse_prompt_lines(text.splitlines(), str(path))
     if not prompts:
         raise PromptFileError(f"{path}: no prompts")
     ids = [p.id for p in prompts]
@@ -92,7 +92,17 @@ def select_prompts(
     return chosen
 
 
-def _from_jsonl(lines: Iterable[str], where: str) -> list[EvalPrompt]:
+def parse_prompt_lines(lines: Iterable[str], where: str) -> list[EvalPrompt]:
+    """Prompts from JSONL lines (``prompt``, optional ``id``, ``category``, ``demo``); blank
+    lines are skipped, ``where`` names the source in a ``PromptFileError``.
+
+    >>> parse_prompt_lines(['{"id": "a", "category": "x", "prompt": "Привет"}', ""], "f")
+    [EvalPrompt(id='a', category='x', prompt='Привет', demo=False)]
+    >>> parse_prompt_lines(['{"id": "a"}'], "f")
+    Traceback (most recent call last):
+    ...
+    langlock.eval.prompts.PromptFileError: f:1: no 'prompt' field
+    """
     prompts = []
     for number, line in enumerate(lines, 1):
         if not line.strip():
