@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import typer
 
-from langlock.cli import check, clean, devset, generate, serve
+from langlock.cli import check, clean, devset, generate, serve, train
 from langlock.cli import eval as eval_door
 
 app = typer.Typer(
@@ -36,3 +36,5 @@ app.command()(generate.generate)
 app.command("eval")(eval_door.eval_command)
 app.command()(clean.clean)
 app.command("serve")(serve.serve_command)
+app.command()(train.pairs)
+app.command()(train.train)

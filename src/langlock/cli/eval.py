@@ -64,6 +64,14 @@ def eval_command(
     out: Annotated[
         Path, typer.Option("--out", help="Folder for the JSONL, summary and report.")
     ] = Path("langlock-eval"),
+    lora: Annotated[
+        Path | None,
+        typer.Option(
+            "--lora",
+            help="A LoRA adapter GGUF (langlock train): every strategy runs on the base model "
+            "(OUT/base) and on the tuned one (OUT/tuned), reported side by side.",
+        ),
+    ] = None,
 ) -> None:
     """How often does a model leave the target language, and which remedy fixes it at what
     cost: every prompt under each strategy, scored by the checker."""
@@ -76,34 +84,46 @@ def eval_command(
     except ValueError as exc:
         raise die(str(exc)) from None
     console = stderr_console()
-    try:
-        engine = open_backend(backend, model, base_url, api_key)
-    except (ImportError, FileNotFoundError, OSError, ValueError) as exc:
-        raise die(f"cannot start the {backend.value} backend: {exc}") from None
 
     def skip(name: str, why: str) -> None:
         console.print(f"skipping {name}: {why}", style="yellow")
 
-    try:
-        run = start_run(
-            engine,
-            chosen,
-            out,
-            remedies=strategy,
-            on_skip=skip,
-            lang=lang,
-            preset=preset.value,
-            lock_preset=lock_preset.value,
-            temperature=temperature,
-            samples=samples,
-            seed=seed,
-            max_tokens=max_tokens,
-            repeat_penalty=repeat_penalty,
-        )
-    except ValueError as exc:
-        raise die(str(exc)) from None
-    complete = _run_with_progress(run, console)
-    paths = run.write_outputs()
+    models = {"": None} if lora is None else {"base": None, "tuned": lora}
+    runs = []
+    for folder, adapter in models.items():
+        try:
+            engine = open_backend(backend, model, base_url, api_key, lora=adapter)
+        except (ImportError, FileNotFoundError, OSError, ValueError) as exc:
+            raise die(f"cannot start the {backend.value} backend: {exc}") from None
+        try:
+            runs.append(
+                start_run(
+                    engine,
+                    chosen,
+                    out / folder if folder else out,
+                    remedies=strategy,
+                    on_skip=None if runs else skip,
+                    lang=lang,
+                    preset=preset.value,
+                    lock_preset=lock_preset.value,
+                    temperature=temperature,
+                    samples=samples,
+                    seed=seed,
+                    max_tokens=max_tokens,
+                    repeat_penalty=repeat_penalty,
+                )
+            )
+        except ValueError as exc:
+            raise die(str(exc)) from None
+    complete = True
+    for run in runs:  # after Ctrl-C, the next run does not start
+        complete = complete and _run_with_progress(run, console)
+    if len(runs) == 2:
+        from langlock.eval.compare import write_joint_outputs
+
+        paths = write_joint_outputs(runs[0], runs[1], out)
+    else:
+        paths = runs[0].write_outputs()
     _print_eval_table(json.loads(paths["summary"].read_text(encoding="utf-8")))
     console.print(f"generations: {paths['jsonl']}\nsummary:     {paths['summary']}")
     console.print(f"report:      {paths['report']}", style="bold")

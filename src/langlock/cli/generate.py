@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -32,6 +33,10 @@ def generate(
             help="A script the answer may use after all, e.g. Han (repeatable).",
         ),
     ] = None,
+    lora: Annotated[
+        Path | None,
+        typer.Option("--lora", help="A LoRA adapter GGUF (langlock train) over the model."),
+    ] = None,
     latin_bias: Annotated[
         float | None,
         typer.Option("--latin-bias", help="Logit added to Latin tokens in prose (standard)."),
@@ -53,8 +58,8 @@ def generate(
     except (ValueError, OSError) as exc:  # an unknown script name or language
         raise die(str(exc)) from None
     try:
-        llama = load_llama(model, n_ctx=2048)
-    except FileNotFoundError as exc:
+        llama = load_llama(model, n_ctx=2048, lora=lora)
+    except (FileNotFoundError, ValueError) as exc:
         raise die(str(exc)) from None
     options: dict[str, Any] = {"max_tokens": max_tokens, "temperature": temperature, "seed": seed}
     if lock:

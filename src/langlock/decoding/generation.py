@@ -35,18 +35,31 @@ def model_path(model: str) -> Path:
     return bundled_model_path() if model == "bundled" else Path(model)
 
 
-def load_llama(model: str, n_ctx: int, threads: int | None = None) -> Any:
-    """A ``llama_cpp.Llama`` for ``model`` (see :func:`model_path`), quiet.
+def load_llama(
+    model: str, n_ctx: int, threads: int | None = None, lora: str | Path | None = None
+) -> Any:
+    """A ``llama_cpp.Llama`` for ``model`` (see :func:`model_path`), quiet, with the LoRA
+    adapter GGUF ``lora`` applied over it when given (``langlock train`` exports one).
 
     Raises ``FileNotFoundError`` when there is no such file, ``ImportError`` without
-    llama-cpp-python.
+    llama-cpp-python, ``ValueError`` when llama.cpp cannot load the adapter.
     """
     import llama_cpp
 
     path = model_path(model)
     if not path.is_file():
         raise FileNotFoundError(f"no model file at {path}")
-    return llama_cpp.Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads, verbose=False)
+    options: dict[str, Any] = {"n_ctx": n_ctx, "n_threads": threads, "verbose": False}
+    if lora is not None:
+        if not Path(lora).is_file():
+            raise FileNotFoundError(f"no LoRA adapter at {lora}")
+        options["lora_path"] = str(lora)
+    try:
+        return llama_cpp.Llama(model_path=str(path), **options)
+    except (ValueError, RuntimeError) as exc:
+        if lora is None:
+            raise
+        raise ValueError(f"llama.cpp cannot apply the adapter {lora} to {path}: {exc}") from None
 
 
 def has_chat_template(llama: Any) -> bool:

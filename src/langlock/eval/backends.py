@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import time
+import zlib
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -70,11 +71,19 @@ class LlamaCppBackend:
     name = "llama.cpp"
     can_lock = True
 
-    def __init__(self, model: str = "bundled", n_ctx: int = 4096, threads: int | None = None):
+    def __init__(
+        self,
+        model: str = "bundled",
+        n_ctx: int = 4096,
+        threads: int | None = None,
+        lora: str | Path | None = None,
+    ):
         from langlock.decoding.generation import load_llama
 
-        self.llama = load_llama(model, n_ctx, threads)
+        self.llama = load_llama(model, n_ctx, threads, lora)
         self.model = "bundled Gemma 3 270M (Q4_K_M)" if model == "bundled" else Path(model).name
+        if lora is not None:  # the adapter's bytes, so a retrained adapter is a new run
+            self.model += f" + LoRA {Path(lora).name} ({_file_crc(Path(lora))})"
         self._locks: dict[tuple[int, frozenset[str]], Any] = {}
 
     def generate(
@@ -254,11 +263,20 @@ class BackendName(StrEnum):
     endpoint = "endpoint"
 
 
+def _file_crc(path: Path) -> str:
+    crc = 0
+    with path.open("rb") as source:
+        for block in iter(lambda: source.read(1 << 20), b""):
+            crc = zlib.crc32(block, crc)
+    return f"{crc:08x}"
+
+
 def open_backend(
     name: BackendName,
     model: str = "bundled",
     base_url: str | None = None,
     api_key: str | None = None,
+    lora: str | Path | None = None,
 ) -> Backend:
     """Start a backend: ``model`` is "bundled" or a GGUF (llama), a model folder or GGUF
     (transformers), or the endpoint's model name. The endpoint's key falls back to
@@ -269,6 +287,8 @@ def open_backend(
     ...
     ValueError: --base-url is needed for the endpoint backend
     """
+    if lora is not None and name is not BackendName.llama:
+        raise ValueError("a LoRA adapter GGUF needs the llama backend")
     if name is BackendName.endpoint:
         if not base_url:
             raise ValueError("--base-url is needed for the endpoint backend")
@@ -276,4 +296,4 @@ def open_backend(
         return EndpointBackend(base_url, model, key)
     if name is BackendName.transformers:
         return TransformersBackend(model)
-    return LlamaCppBackend(model)
+    return LlamaCppBackend(model, lora=lora)

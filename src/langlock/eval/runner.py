@@ -197,11 +197,14 @@ class EvalRun:
             for r in self.results.done.values()
         ]
 
-    def summary(self, records: list[AnswerRecord] | None = None) -> dict[str, Any]:
-        """Scores per strategy and category (of ``records``, default: every answer so far)."""
+    def summary(
+        self, records: list[AnswerRecord] | None = None, names: list[str] | None = None
+    ) -> dict[str, Any]:
+        """Scores per strategy and category (of ``records``, default: every answer so far;
+        ``names``: the strategies to show, default this run's)."""
         s = self.settings
         categories = list(dict.fromkeys(p.category for p in self.prompts))
-        names = [st.name for st in self.strategies]
+        names = names or [st.name for st in self.strategies]
         line_test, word_test = _lcb_tests(s.lang)
         records = self.records() if records is None else records
         return {
@@ -221,8 +224,8 @@ class EvalRun:
             "skipped": self.skipped,
             "categories": categories,
             "prompts": len(self.prompts),
-            "generations": len(self.results.done),
-            "expected": len(self.prompts) * s.samples * len(self.strategies),
+            "generations": len(records),
+            "expected": len(self.prompts) * s.samples * len(names),
             "rows": summarize_rows(records, names, categories, line_test, word_test),
         }
 
