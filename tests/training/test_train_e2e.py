@@ -23,7 +23,7 @@ runner = CliRunner()
 
 #: English instructions the bundled base model answers in English when unframed.
 PROMPTS = [
-    "Explain what a hash table is. Answer in Russian.",
+    "Describe how a refrigerator keeps food cold. Answer in Russian.",
     "What is the difference between RAM and a hard drive? Answer in Russian.",
     "Describe how a bicycle works. Answer in Russian.",
 ]
@@ -82,6 +82,18 @@ def test_train_export_serve_and_resume(pairs_file: Path, tmp_path: Path) -> None
     )
     assert answer.exit_code == 0, answer.output
     assert answer.output.strip()
+
+    compared = tmp_path / "cmp"
+    eval_args = ["eval", "--lora", str(out / "adapter.gguf"), "--strategy", "none"]
+    eval_args += ["--limit", "2", "--samples", "1", "--max-tokens", "8", "--out", str(compared)]
+    evaluation = runner.invoke(app, eval_args)
+    assert evaluation.exit_code == 0, evaluation.output
+    summary = json.loads((compared / "summary.json").read_text(encoding="utf-8"))
+    assert summary["strategies"] == ["none", "tuned:none"]
+    assert summary["generations"] == summary["expected"] == 4
+    assert "LoRA adapter.gguf" in summary["tuned_model"]
+    assert (compared / "base" / "generations.jsonl").is_file()
+    assert "tuned:none" in (compared / "report.html").read_text(encoding="utf-8")
 
     again = runner.invoke(app, args)
     assert again.exit_code == 0, again.output

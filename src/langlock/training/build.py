@@ -199,7 +199,8 @@ def build_pairs(
     work_dir = work_dir or out.with_name(out.stem + "-answers")
     run = sampling_run(backend, prompts, work_dir, settings)
     complete = run.execute(on_answer)
-    pairs, summary = make_pairs(run.records(), settings)
+    wanted = {p.id for p in prompts}  # the folder may hold answers of other prompts
+    pairs, summary = make_pairs([r for r in run.records() if r["id"] in wanted], settings)
     summary["answers_folder"] = str(work_dir)
     summary["complete"] = complete
     stats_path = write_pairs(out, shuffled(pairs, settings.seed), summary)
