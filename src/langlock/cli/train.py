@@ -172,6 +172,15 @@ def train(
     max_length: Annotated[int, typer.Option("--max-length", min=16)] = 384,
     save_steps: Annotated[int, typer.Option("--save-steps", min=1)] = 50,
     threads: Annotated[int | None, typer.Option("--threads", min=1)] = None,
+    max_minutes: Annotated[
+        float | None,
+        typer.Option(
+            "--max-minutes",
+            min=0.0,
+            help="Stop after this many minutes (saved, exported, scored); a rerun with a "
+            "larger budget resumes.",
+        ),
+    ] = None,
     seed: SeedOpt = 0,
     lang: LangOpt = "ru",
     merge: Annotated[
@@ -206,12 +215,15 @@ def train(
             seed=seed,
             save_steps=save_steps,
             threads=threads,
+            max_minutes=max_minutes,
         )
     except ValueError:
         raise die(f"unknown loss {loss!r}; choose from {', '.join(LossName)}") from None
     result = _train_with_progress(pairs_file, out, settings, quality)
     console = stderr_console()
     metrics = result.metrics
+    if metrics["stopped_by_time"]:
+        console.print(f"stopped by --max-minutes after {metrics['steps']} steps", style="yellow")
     console.print(
         f"{metrics['steps']} steps in {metrics['seconds']:.0f} s "
         f"({metrics['seconds_per_step']:.2f} s/step, peak {metrics['peak_memory_mb']} MB), "

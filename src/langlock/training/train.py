@@ -54,9 +54,35 @@ class TrainSettings:
     seed: int = 0
     save_steps: int = 50
     threads: int | None = None
+    #: Stop (save, export, score) after this many minutes of training, at a step's end.
+    max_minutes: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self) | {"loss": str(self.loss)}
+
+
+#: Settings a resumed run may change: they decide how fast and how long, not what is learnt.
+RESUMABLE = frozenset({"threads", "max_minutes"})
+
+
+def same_run(started: dict[str, Any], identity: dict[str, Any]) -> bool:
+    """Whether a run folder's ``run.json`` is this run (settings in ``RESUMABLE`` aside).
+
+    >>> me = {"settings": {"steps": 9, "threads": 2}, "pairs_sha256": "x"}
+    >>> same_run({"settings": {"steps": 9, "threads": 1}, "pairs_sha256": "x"}, me)
+    True
+    >>> same_run({"settings": {"steps": 8}, "pairs_sha256": "x"}, me)
+    False
+    """
+
+    def core(data: dict[str, Any]) -> dict[str, Any]:
+        settings = data.get("settings") or {}
+        return {
+            "settings": {k: v for k, v in settings.items() if k not in RESUMABLE},
+            "pairs_sha256": data.get("pairs_sha256"),
+        }
+
+    return core(started) == core(identity)
 
 
 @dataclass(frozen=True)
@@ -168,7 +194,7 @@ class RunFolder:
         if not self.run_file.exists():
             return None
         started = json.loads(self.run_file.read_text(encoding="utf-8"))
-        if {k: started.get(k) for k in self.identity} != self.identity:
+        if not same_run(started, self.identity):
             raise ValueError(
                 f"{self.out_dir} holds a run with other settings or pairs; "
                 "use another --out folder, or delete it to start over"
@@ -227,6 +253,7 @@ def train(
         "peak_memory_mb": round(peak_memory_mb()),
         "last_log": logs[-1] if logs else {},
         "resumed_from": resume,
+        "stopped_by_time": trainer.state.global_step < settings.steps,
     }
     if check_quality:
         from langlock.training.prompts import heldout_text
@@ -295,10 +322,18 @@ def build_trainer(
     """The TRL trainer for ``settings.loss`` over ``rows``, with a LoRA adapter."""
     from transformers import PrinterCallback, TrainerCallback
 
+    started = time.monotonic()
+
     class Relay(TrainerCallback):
         def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kw: Any) -> None:
             if on_log and logs:
                 on_log({"step": state.global_step, "max_steps": state.max_steps} | dict(logs))
+
+        def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+            budget = settings.max_minutes
+            if budget is not None and time.monotonic() - started > 60 * budget:
+                control.should_training_stop = True
+                control.should_save = True
 
     common = common_arguments(settings, folder)
     trainer = _trainer(model, tokenizer, rows, settings, common, Relay())
