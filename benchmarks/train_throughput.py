@@ -2,6 +2,7 @@
 pairs (the baseline: one forward and backward pass over the chosen side only).
 
     .venv/bin/python benchmarks/train_throughput.py [--pairs FILE] [--steps 6] [--model bundled]
+                                                    [--threads 1]
 
 Each loss trains in a process of its own (peak memory is a per-process figure), on the same
 pairs, model, LoRA rank, batch and sequence length, the model loading untimed; the first
@@ -49,10 +50,15 @@ def make_pairs(path: Path) -> int:
     return len(pairs)
 
 
-def one_loss(loss: str, pairs: Path, steps: int, model: str, out: Path) -> dict[str, float]:
+def one_loss(
+    loss: str, pairs: Path, steps: int, model: str, out: Path, threads: int
+) -> dict[str, float]:
     """Train ``steps`` steps in this process; time steps after the first."""
     import time
 
+    import torch
+
+    torch.set_num_threads(threads)
     from transformers import TrainerCallback
 
     from langlock.training.model import load_model
@@ -97,11 +103,14 @@ def main() -> None:
     parser.add_argument("--pairs", type=Path)
     parser.add_argument("--steps", type=int, default=6)
     parser.add_argument("--model", default="bundled")
+    # One thread by default: on a shared 2-core machine, more torch threads than free
+    # cores make every step wait for a descheduled thread.
+    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--one", help=argparse.SUPPRESS)  # a child process: this loss only
     args = parser.parse_args()
     if args.one:
         with tempfile.TemporaryDirectory() as out:
-            result = one_loss(args.one, args.pairs, args.steps, args.model, Path(out))
+            result = one_loss(args.one, args.pairs, args.steps, args.model, Path(out), args.threads)
         print(json.dumps(result))
         return
     with tempfile.TemporaryDirectory() as scratch:
@@ -113,6 +122,7 @@ def main() -> None:
         for loss in LOSSES:
             command = [sys.executable, __file__, "--one", loss, "--pairs", str(pairs)]
             command += ["--steps", str(args.steps), "--model", args.model]
+            command += ["--threads", str(args.threads)]
             done = subprocess.run(command, capture_output=True, text=True, check=False)
             if done.returncode:
                 raise SystemExit(f"{loss} failed:\n{done.stderr[-3000:]}")
@@ -120,7 +130,10 @@ def main() -> None:
     sft = [r for name, r in rows if name == "sft"]
     base_step = sum(r["seconds_per_step"] for r in sft) / len(sft)
     base_memory = sum(r["peak_memory_mb"] for r in sft) / len(sft)
-    print(f"\nmodel {args.model}, {args.steps} steps each (first untimed), batch 1, LoRA r=16")
+    print(
+        f"\nmodel {args.model}, {args.steps} steps each (first untimed), batch 1, LoRA r=16, "
+        f"{args.threads} thread(s)"
+    )
     print(f"{'loss':<9} {'s/step':>8} {'× sft':>7} {'peak MB':>9} {'× sft':>7}")
     for name, r in rows:
         print(
