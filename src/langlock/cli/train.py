@@ -68,11 +68,16 @@ def pairs(
     prompt answered under none and frame+lock; an unframed answer that fails the checker is
     rejected, a framed and locked one that passes is chosen. Every pair is checked again."""
     from langlock.training.build import PairSource, PairsSettings, balanced, disjoint_prompts
+    from langlock.training.corrupt import corruption_kinds
 
     try:
         sources = tuple(PairSource(s) for s in source or PairSource)
     except ValueError as exc:
         raise die(f"{exc}; choose from {', '.join(PairSource)}") from None
+    try:
+        corruption_kinds(kind)  # an unknown recipe fails now, not after the sampling
+    except ValueError as exc:
+        raise die(str(exc)) from None
     try:
         chosen, overlap = disjoint_prompts(balanced(_training_prompts(prompts, lang), limit), lang)
     except ValueError as exc:
