@@ -8,7 +8,14 @@ from typing import Annotated, Any
 
 import typer
 
-from langlock.cli.options import LangOpt, PresetName, PresetOpt, die, stderr_console
+from langlock.cli.options import (
+    LangOpt,
+    PresetName,
+    PresetOpt,
+    die,
+    stderr_console,
+    step_progress,
+)
 from langlock.eval.backends import BackendName
 from langlock.eval.formatting import interval_text, pct
 
@@ -133,31 +140,12 @@ def eval_command(
 
 
 def _run_with_progress(run: Any, console: Any) -> bool:
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
     todo = run.pending()
     if not todo:
         console.print("every answer is already in the JSONL: re-scoring only")
         return True
     failed = 0
-    with Progress(
-        TextColumn("[bold]eval[/]"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-        TextColumn("{task.description}"),
-        console=console,
-        transient=False,
-    ) as progress:
+    with step_progress("eval", console) as progress:
         task = progress.add_task("", total=len(todo))
 
         def done(record: dict[str, Any]) -> None:

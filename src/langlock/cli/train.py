@@ -8,7 +8,14 @@ from typing import Annotated, Any
 
 import typer
 
-from langlock.cli.options import LangOpt, PresetName, PresetOpt, die, stderr_console
+from langlock.cli.options import (
+    LangOpt,
+    PresetName,
+    PresetOpt,
+    die,
+    stderr_console,
+    step_progress,
+)
 
 TRAIN_EXTRA = "pip install 'langlock[train]'"
 
@@ -125,15 +132,6 @@ def _training_prompts(path: Path | None, lang: str) -> list[Any]:
 def _sample_and_pair(
     model: str, prompts: list[Any], out: Path, settings: Any, answers: Path | None
 ) -> tuple[Path, dict[str, Any], bool]:
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
     from langlock.eval.backends import LlamaCppBackend
     from langlock.training.build import build_pairs, sampling_run
 
@@ -146,9 +144,7 @@ def _sample_and_pair(
         todo = len(sampling_run(backend, prompts, work, settings).pending())
     except ValueError as exc:
         raise die(str(exc)) from None
-    columns = (TextColumn("[bold]sampling[/]"), BarColumn(), MofNCompleteColumn())
-    timing = (TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
-    with Progress(*columns, *timing, console=stderr_console()) as progress:
+    with step_progress("sampling", stderr_console()) as progress:
         task = progress.add_task("", total=todo)
         return build_pairs(
             backend,
@@ -254,24 +250,11 @@ def train(
 
 
 def _train_with_progress(pairs_file: Path, out: Path, settings: Any, quality: bool) -> Any:
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
     try:
         from langlock.training.train import train as run_training
     except ImportError as exc:
         raise die(f"{exc}; {TRAIN_EXTRA}") from None
-    columns = (TextColumn("[bold]train[/]"), BarColumn(), MofNCompleteColumn())
-    timing = (TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
-    with Progress(
-        *columns, *timing, TextColumn("{task.description}"), console=stderr_console()
-    ) as progress:
+    with step_progress("train", stderr_console()) as progress:
         task = progress.add_task("loading the model", total=settings.steps)
 
         def on_log(log: dict[str, Any]) -> None:

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -136,7 +137,7 @@ class Renderer:
 
     tokenizer: Any
 
-    @property
+    @cached_property
     def end(self) -> str:
         """The text that closes an answer: Gemma's end of turn, or what the template writes
         after the assistant's content."""
@@ -353,40 +354,27 @@ def _trainer(
     from datasets import Dataset
 
     loss = LossName(settings.loss)
+    shared = {
+        "model": model,
+        "processing_class": tokenizer,
+        "peft_config": lora_config(settings),
+        "callbacks": [relay],
+    }
     if loss is LossName.orpo:
         from trl.experimental.orpo import ORPOConfig, ORPOTrainer
 
         config = ORPOConfig(**common, beta=settings.beta)
-        return ORPOTrainer(
-            model=model,
-            args=config,
-            train_dataset=Dataset.from_list(rows),
-            processing_class=tokenizer,
-            peft_config=lora_config(settings),
-            callbacks=[relay],
-        )
+        return ORPOTrainer(args=config, train_dataset=Dataset.from_list(rows), **shared)
     if loss is LossName.sft:
         from trl import SFTConfig, SFTTrainer
 
         completions = [{"prompt": r["prompt"], "completion": r["chosen"]} for r in rows]
         return SFTTrainer(
-            model=model,
-            args=SFTConfig(**common),
-            train_dataset=Dataset.from_list(completions),
-            processing_class=tokenizer,
-            peft_config=lora_config(settings),
-            callbacks=[relay],
+            args=SFTConfig(**common), train_dataset=Dataset.from_list(completions), **shared
         )
     from trl import DPOConfig, DPOTrainer
 
     losses = ["sigmoid", "sft"] if loss is LossName.dpo_sft else ["sigmoid"]
     config = DPOConfig(**common, beta=settings.beta, loss_type=losses)
     # No ref_model: with a peft adapter the reference is the model with the adapter off.
-    return DPOTrainer(
-        model=model,
-        args=config,
-        train_dataset=Dataset.from_list(rows),
-        processing_class=tokenizer,
-        peft_config=lora_config(settings),
-        callbacks=[relay],
-    )
+    return DPOTrainer(args=config, train_dataset=Dataset.from_list(rows), **shared)
