@@ -53,15 +53,27 @@ def test_a_new_generate_call_starts_from_its_prompt() -> None:
     assert 6 not in allowed(scores)[0]
 
 
-def test_all_banned_row_is_left_unlocked(caplog: pytest.LogCaptureFixture) -> None:
+def test_all_banned_row_fails_closed(caplog: pytest.LogCaptureFixture) -> None:
     lock = toy_lock()
     scores = torch.full((2, 8), -math.inf)
-    scores[0, 2] = 1.0  # row 0: only Han is left
+    scores[0, 2] = 1.0  # row 0: only Han is left: it may only end
     scores[1, 1] = 1.0
     out = lock(torch.tensor([[0, 1], [0, 1]]), scores)
-    assert out[0, 2] == 1.0 and not torch.isnan(out).any()
+    assert allowed(out)[0] == {0} and not torch.isnan(out).any()
     assert out[1, 1] == 1.0 and allowed(out)[1] == {1}
-    assert "every token is banned" in caplog.text
+    assert "every allowed token is banned" in caplog.text
+
+
+def test_two_generate_calls_with_other_batch_sizes_keep_no_state() -> None:
+    lock = toy_lock()
+    lock(torch.tensor([[0, 7], [0, 1]]), torch.zeros(2, 8))  # row 0 opens a fence
+    lock(torch.tensor([[0, 7, 6], [0, 1, 1]]), torch.zeros(2, 8))  # cut inside it
+    # A new call, three rows, one token longer, one of them the old code row's own ids.
+    scores = lock(torch.tensor([[0, 1, 1, 1], [0, 7, 6, 6], [1, 1, 1, 0]]), torch.zeros(3, 8))
+    assert 6 not in allowed(scores)[0] and 6 not in allowed(scores)[2]
+    assert 6 in allowed(scores)[1]  # still inside the block its own ids opened
+    scores = lock(torch.tensor([[0, 1]]), torch.zeros(1, 8))  # a shorter, single row
+    assert 6 not in allowed(scores)[0]
 
 
 def test_qwen3_fast_tokenizer_gives_the_tokenizer_json_table() -> None:

@@ -52,13 +52,54 @@ def test_processor_masks_in_place_and_never_masks_special_or_padding() -> None:
     assert {int(i) for i in np.flatnonzero(np.isfinite(scores[:8]))} == {0, 5}
 
 
-def test_all_masked_row_falls_back_unmasked(caplog: pytest.LogCaptureFixture) -> None:
+def test_all_masked_row_fails_closed(caplog: pytest.LogCaptureFixture) -> None:
     lock = toy_lock()
     scores = np.full(8, -math.inf, dtype=np.float32)
-    scores[2] = 1.0  # only a banned token is left
+    scores[2] = 1.0  # only a banned token is left: the answer may only end
     out = lock(np.array([7]), scores)
-    assert out[2] == 1.0 and not np.isnan(out).any()
-    assert "every token is banned" in caplog.text
+    assert np.flatnonzero(np.isfinite(out)).tolist() == [0]
+    assert "every allowed token is banned" in caplog.text
+
+
+def test_an_error_inside_a_step_ends_the_answer_and_is_raised_after(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from langlock.decoding.llama_cpp import LockFailure
+
+    lock = LlamaCppLock(toy_masks(), end_ids=(0,))
+
+    def broken(*args: object) -> None:
+        raise KeyError("boom")
+
+    monkeypatch.setattr(lock.masks, "row", broken)
+    scores = np.zeros(8, dtype=np.float32)
+    assert lock(np.array([7]), scores) is scores  # no exception escapes into ctypes
+    assert np.flatnonzero(np.isfinite(scores)).tolist() == [0]
+    assert "the lock failed" in caplog.text
+    with pytest.raises(LockFailure, match=r"1 step.*boom"):
+        lock.raise_failures()
+    lock.raise_failures()  # reported once
+
+
+def test_the_lock_is_a_processor_list_of_itself() -> None:
+    lock = toy_lock()
+    assert list(lock) == [lock] and len(lock) == 1
+
+
+def test_a_longer_new_prompt_is_a_new_generation() -> None:
+    """The reuse hole: an answer cut inside a fence, then another call with a longer prompt.
+    A length test took the new prompt for a continuation and kept the code state."""
+    lock = toy_lock()
+    lock(np.array([0, 7]), np.zeros(8, dtype=np.float32))  # the answer opens a fence ...
+    scores = np.zeros(8, dtype=np.float32)
+    lock(np.array([0, 7, 6]), scores)  # ... writes code (Latin allowed) and is cut
+    assert math.isfinite(scores[6])
+    scores = np.zeros(8, dtype=np.float32)
+    lock(np.array([0, 1, 1, 1, 1, 0]), scores)  # a new, longer prompt: prose again
+    assert math.isinf(scores[6])
+    scores = np.zeros(8, dtype=np.float32)
+    lock(np.array([0, 1, 1, 1, 1, 0, 7]), scores)  # its own steps go on from there
+    assert math.isfinite(scores[6])
 
 
 PROMPTS = [
@@ -335,3 +376,81 @@ def test_a_line_written_twice_cannot_be_written_a_third_time() -> None:
     assert symbols.loop_ban(dots) is None  # eight lines of «?»: not yet a loop
     symbols.advance(dots, [1, 2])
     assert sorted(symbols.loop_ban(dots).tolist()) == [1, 3]  # the tenth would be
+
+
+def _latin_in_prose(text: str) -> int:
+    """Latin letters outside code (fenced, open fence, inline) and URLs."""
+    import re
+
+    prose = re.sub(r"```.*?(```|$)", "", text, flags=re.S)
+    prose = re.sub(r"`[^`]*`|(?:https?://|www\.)\S*", "", prose)
+    return len(re.findall(r"[A-Za-z]", prose))
+
+
+@pytest.mark.slow
+def test_a_reused_lock_locks_the_next_answer_however_it_is_passed() -> None:
+    """The bundled model: an answer cut by ``max_tokens`` inside a code fence, then a longer
+    English-asking prompt through the same lock, passed bare, in a list, through
+    ``completion_kwargs`` and to ``create_chat_completion``. Unlocked, that prompt gets
+    English; locked, no Latin reaches its prose whichever way the lock came."""
+    llama_cpp = pytest.importorskip("llama_cpp")
+    from langlock.decoding import lock
+    from langlock.decoding.bundled import bundled_model_path, gemma_turns
+
+    llama = llama_cpp.Llama(model_path=str(bundled_model_path()), n_ctx=1024, verbose=False)
+    locked = lock(llama, preset="strict")
+    code = gemma_turns("Напиши функцию на Python, которая складывает два числа.") + "```python\n"
+    ask = "Please answer in English only. " + "Describe London: history, bridges, parks. " * 3
+    english = gemma_turns(ask)
+    assert len(llama.tokenize(english.encode())) > len(llama.tokenize(code.encode())) + 12
+    options = {"max_tokens": 40, "temperature": 0.7, "seed": 1}
+    unlocked = llama(english, **options)["choices"][0]["text"]
+    assert _latin_in_prose(unlocked) > 20, unlocked
+
+    ways = {
+        "bare": lambda prompt, **o: llama(prompt, logits_processor=locked, **o),
+        "list": lambda prompt, **o: llama(
+            prompt, logits_processor=llama_cpp.LogitsProcessorList([locked]), **o
+        ),
+        "kwargs": lambda prompt, **o: llama(prompt, **locked.completion_kwargs(**o)),
+    }
+    for name, call in ways.items():
+        for _ in range(2):  # in a loop, as a server would
+            cut = call(code, max_tokens=12, temperature=0.0)["choices"][0]
+            assert cut["finish_reason"] == "length" and "```" not in cut["text"], name
+            text = call(english, **options)["choices"][0]["text"]
+            assert text.strip() and _latin_in_prose(text) == 0, (name, text)
+    llama(code, logits_processor=locked, max_tokens=12, temperature=0.0)
+    reply = llama.create_chat_completion(
+        [{"role": "user", "content": ask}], logits_processor=locked, **options
+    )
+    text = reply["choices"][0]["message"]["content"] or ""
+    # In llama-cpp-python's fallback chat format (this GGUF has no template) the model,
+    # barred from English, mostly ends at once: empty is a locked answer too.
+    assert _latin_in_prose(text) == 0, text
+    locked.raise_failures()  # nothing failed along the way
+
+
+@pytest.mark.slow
+def test_a_failing_lock_ends_the_answer_and_llama_answer_raises(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    llama_cpp = pytest.importorskip("llama_cpp")
+    from langlock.decoding import lock
+    from langlock.decoding.bundled import bundled_model_path
+    from langlock.decoding.generation import llama_answer
+    from langlock.decoding.llama_cpp import LockFailure
+
+    llama = llama_cpp.Llama(model_path=str(bundled_model_path()), n_ctx=512, verbose=False)
+    locked = lock(llama, preset="strict")
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("mask store gone")
+
+    monkeypatch.setattr(locked.masks, "row", broken)
+    messages = [{"role": "user", "content": "Answer in English: what is London?"}]
+    reply = llama(llama.tokenize(b"What is London?"), logits_processor=locked, max_tokens=32)
+    assert reply["choices"][0]["text"] == ""  # the first step could only end the answer
+    locked.failures.clear()
+    with pytest.raises(LockFailure, match="mask store gone"):
+        llama_answer(llama, messages, max_tokens=32, logits_processor=locked)

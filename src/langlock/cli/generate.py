@@ -65,7 +65,12 @@ def generate(
     if lock:
         processor = make_lock(llama, policy=policy, latin_bias=latin_bias)
         options["logits_processor"] = llama_cpp.LogitsProcessorList([processor])
-    reply = llama_answer(llama, [{"role": "user", "content": question}], **options)
+    from langlock.decoding.llama_cpp import LockFailure
+
+    try:
+        reply = llama_answer(llama, [{"role": "user", "content": question}], **options)
+    except LockFailure as exc:
+        raise die(str(exc)) from None
     from rich.console import Console
 
     answer = reply.text.strip()

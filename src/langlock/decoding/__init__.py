@@ -23,10 +23,11 @@ def lock(
     """A logits processor that keeps ``target``'s generations in ``lang``.
 
     ``target`` is a loaded ``llama_cpp.Llama`` (gives a ``LlamaCppLock``, for
-    ``logits_processor=``) or a Hugging Face tokenizer (gives a ``TransformersLock`` for
-    ``model.generate(logits_processor=LogitsProcessorList([...]))``). ``allow_scripts``
-    opens scripts the prompt legitimately asks for (``("Han",)``); ``latin_bias`` tunes the
-    soft penalty on Latin in prose under ``standard``.
+    ``logits_processor=``, bare or in a list) or a Hugging Face tokenizer (gives a
+    ``TransformersLock`` for ``model.generate(logits_processor=LogitsProcessorList([...]))``).
+    ``allow_scripts`` opens scripts the prompt legitimately asks for (``("Han",)``);
+    ``latin_bias`` tunes the soft penalty on Latin in prose under ``standard``. Either lock
+    fails closed: a step it cannot mask leaves only the end of text.
     """
     from langlock.policy import Policy, script_name
 
@@ -38,14 +39,15 @@ def lock(
 
         table = table_for_llama(target)
         masks = LockMasks(table, policy, allow_scripts=scripts, latin_bias=latin_bias)
-        return LlamaCppLock(masks)
+        return LlamaCppLock(masks, end_ids=(int(target.token_eos()),))
     if hasattr(target, "backend_tokenizer"):
         from langlock.decoding.state import LockMasks
         from langlock.decoding.transformers import TransformersLock, table_for_tokenizer
 
         table = table_for_tokenizer(target)
         masks = LockMasks(table, policy, allow_scripts=scripts, latin_bias=latin_bias)
-        return TransformersLock(masks)
+        eos = getattr(target, "eos_token_id", None)
+        return TransformersLock(masks, end_ids=() if eos is None else (int(eos),))
     raise TypeError(
         f"cannot lock a {type(target).__name__}: pass a llama_cpp.Llama or a Hugging Face "
         "fast tokenizer (PreTrainedTokenizerFast)"

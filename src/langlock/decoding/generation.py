@@ -69,13 +69,19 @@ def has_chat_template(llama: Any) -> bool:
 
 def llama_answer(llama: Any, messages: list[dict[str, str]], **options: Any) -> LlamaReply:
     """The model's reply to a conversation; ``options`` go to llama-cpp-python as they are
-    (``temperature``, ``seed``, ``max_tokens``, ``logits_processor``, ``repeat_penalty``)."""
+    (``temperature``, ``seed``, ``max_tokens``, ``logits_processor``, ``repeat_penalty``).
+
+    Raises ``langlock.decoding.llama_cpp.LockFailure`` when a lock among the processors
+    failed inside a step (it ended the answer there rather than let it run unlocked)."""
     if has_chat_template(llama):
         reply = llama.create_chat_completion(messages, **options)
         text = reply["choices"][0]["message"]["content"] or ""
     else:
         reply = llama(gemma_prompt(messages), stop=list(GEMMA_STOPS), **options)
         text = reply["choices"][0]["text"]
+    for processor in options.get("logits_processor") or ():
+        if hasattr(processor, "raise_failures"):  # a lock that failed ended the answer early
+            processor.raise_failures()
     return LlamaReply(
         text=str(text),
         tokens=int(reply["usage"]["completion_tokens"]),

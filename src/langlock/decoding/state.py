@@ -311,4 +311,4 @@ class LockMasks:
 
 
 def warn_all_banned() -> None:
-    log.warning("langlock: every token is banned here; leaving this step unlocked")
+    log.warning("langlock: every allowed token is banned here; ending the answer")

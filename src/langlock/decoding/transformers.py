@@ -19,6 +19,7 @@ import torch
 from transformers import LogitsProcessor
 
 from langlock.decoding import cache
+from langlock.decoding.llama_cpp import end_only
 from langlock.decoding.state import LockMasks, LockState, warn_all_banned
 from langlock.decoding.token_bytes import TokenTable, from_tokenizer_data
 
@@ -27,8 +28,9 @@ class TransformersLock(LogitsProcessor):
     """Bans forbidden tokens for every row of a batch (``model.generate(logits_processor=
     LogitsProcessorList([lock]))``); the same object serves any number of ``generate`` calls."""
 
-    def __init__(self, masks: LockMasks) -> None:
+    def __init__(self, masks: LockMasks, end_ids: tuple[int, ...] = ()) -> None:
         self.masks = masks
+        self.end_ids = end_ids or tuple(sorted(masks.table.special))
         self._states: dict[bytes, LockState] = {}
         self._length: int | None = None
         self._tensors: dict[tuple[Any, ...], tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
@@ -49,8 +51,10 @@ class TransformersLock(LogitsProcessor):
                 for row, seen in zip(rows, probed, strict=True)
                 if seen or bool(torch.isfinite(scores[row, allowed]).any())
             ]
-            if len(locked) < len(rows):
+            if len(locked) < len(rows):  # fail closed: such a row can only end
                 warn_all_banned()
+                for row in set(rows) - set(locked):
+                    end_only(scores[row], self.end_ids)
             if len(locked) == len(scores):  # one state for the whole batch: one broadcast add
                 scores.add_(penalty)
             else:  # in place on each row's view; index assignment would copy the rows twice
