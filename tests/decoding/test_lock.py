@@ -309,6 +309,36 @@ def test_generate_command_allows_a_script_on_request() -> None:
     assert result.exit_code == 0, result.output
 
 
+def test_open_native_makes_the_first_word_the_target_languages() -> None:
+    table = TokenTable((*PIECES, " при".encode(), b"\n", b"1."), frozenset({0}), "sentencepiece")
+    masks = LockMasks(
+        table, Policy.from_options(preset="strict"), use_cache=False, open_native=True
+    )
+    state = LockState()
+    opening = set(masks.row(masks.key(state), len(table)).ids.tolist())
+    assert opening == {0, 1, 4, 8}  # EOS, «при», a Cyrillic lead byte, « при»
+    masks.advance(state, [9])  # a newline opens nothing
+    assert set(masks.row(masks.key(state), len(table)).ids.tolist()) == opening
+    masks.advance(state, [1])
+    after = set(masks.row(masks.key(state), len(table)).ids.tolist())
+    assert {7, 9, 10} <= after  # once the answer has begun, lists, fences and lines are free
+    prefilled = masks.start([0, 10])  # a prefill that has already opened the answer
+    assert 10 in set(masks.row(masks.key(prefilled), len(table)).ids.tolist())
+    plain = toy_masks()
+    assert 7 in set(plain.row(plain.key(LockState()), len(PIECES)).ids.tolist())  # off: free
+
+
+def test_the_turn_headers_role_line_is_not_the_answer() -> None:
+    table = TokenTable(
+        (b"", b"model", b"\n", b"```\n", "при".encode()), frozenset({0}), "sentencepiece"
+    )
+    masks = LockMasks(table, Policy.from_options(preset="strict"), use_cache=False)
+    header = masks.start([4, 0, 1, 2])  # «при<start_of_turn>model\n»: Gemma's turn opening
+    assert not header.opened and header.run_line == "" and header.line == ""
+    assert masks.start([0, 1, 2, 3]).mode == "code"  # a prefill after the header still counts
+    assert masks.start([1, 2]).run_line == "model"  # no marker: the whole prompt is text
+
+
 def test_a_fence_cannot_close_an_empty_block() -> None:
     masks = toy_masks()
     state = LockState()

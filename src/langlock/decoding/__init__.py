@@ -19,6 +19,7 @@ def lock(
     allow_scripts: tuple[str, ...] | frozenset[str] = (),
     latin_bias: float | None = None,
     policy: Policy | None = None,
+    open_native: bool = False,
 ) -> Any:
     """A logits processor that keeps ``target``'s generations in ``lang``.
 
@@ -38,14 +39,18 @@ def lock(
         from langlock.decoding.state import LockMasks
 
         table = table_for_llama(target)
-        masks = LockMasks(table, policy, allow_scripts=scripts, latin_bias=latin_bias)
+        masks = LockMasks(
+            table, policy, allow_scripts=scripts, latin_bias=latin_bias, open_native=open_native
+        )
         return LlamaCppLock(masks, end_ids=(int(target.token_eos()),))
     if hasattr(target, "backend_tokenizer"):
         from langlock.decoding.state import LockMasks
         from langlock.decoding.transformers import TransformersLock, table_for_tokenizer
 
         table = table_for_tokenizer(target)
-        masks = LockMasks(table, policy, allow_scripts=scripts, latin_bias=latin_bias)
+        masks = LockMasks(
+            table, policy, allow_scripts=scripts, latin_bias=latin_bias, open_native=open_native
+        )
         eos = getattr(target, "eos_token_id", None)
         return TransformersLock(masks, end_ids=() if eos is None else (int(eos),))
     raise TypeError(

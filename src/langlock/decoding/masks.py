@@ -179,6 +179,24 @@ class MaskCompiler:
         """Tokens whose first character is a ``native`` (or ``foreign``) letter."""
         return self._clean(f"starts-{letter}")
 
+    def special_array(self) -> np.ndarray:
+        """The special tokens (EOS, turn markers): never banned."""
+        return self._ids_array(self.table.special)
+
+    def opens_array(self, letter: LetterClass) -> np.ndarray:
+        """Tokens whose first character after leading whitespace is a ``native`` (or
+        ``foreign``) letter: what may open an answer that must start in a language. A scan
+        of the vocabulary, once per compiler."""
+        key = (f"opens-{letter}", b"")
+        if key not in self._arrays:
+            special = self.table.special
+            self._arrays[key] = self._ids_array(
+                i
+                for i, piece in enumerate(self.table.pieces)
+                if i not in special and self.first_letter_class(piece.lstrip(b" \t\r\n")) == letter
+            )
+        return self._arrays[key]
+
     def scheme_array(self, tail: str = "") -> np.ndarray:
         """Tokens that begin or continue a URL scheme (``https://``, ``www.``) after ``tail``.
 

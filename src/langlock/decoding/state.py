@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 _FENCE_LINE = re.compile(r"[ \t]*```")
 _URL_TAIL = re.compile(r"(?:https?://|www\.)[^\s<>\"«»]*$")
 _WORD_TAIL = re.compile(r"[^\s(\[<«\"']*$")
+#: A turn header's role line after the turn marker: ``model\n``, ``assistant\n``.
+_TURN_ROLE = re.compile(rb"^[A-Za-z_]{1,16}\n")
 #: The checker's loop rule, read from its detector: ``min_run`` identical lines in a row,
 #: ``long_run`` of symbols only; a blank line breaks a run of lines shorter than ``paragraph``.
 _LOOPS = RepetitionDetector()
@@ -79,6 +81,8 @@ class LockState:
     #: the checker's ``repetition`` rule counts such runs.
     run_line: str = ""
     run_count: int = 0
+    #: Whether any text but whitespace has been written (prefill included).
+    opened: bool = False
 
     @property
     def mode(self) -> Mode:
@@ -121,6 +125,7 @@ class LockState:
         cut = complete_utf8_prefix(data)
         self.pending = data[cut:]
         text = data[:cut].decode("utf-8", "replace")
+        self.opened = self.opened or bool(text.strip())
         if "\n" in text:
             *done, self.line = (self.line + text).split("\n")
             for line in done:
@@ -153,9 +158,10 @@ def complete_utf8_prefix(data: bytes) -> int:
     return len(data)
 
 
-#: What selects a mask: mode, pending bytes, URL-scheme tail, closing an empty block, and
-#: whose letter ends the text (a word must not switch script).
-StateKey = tuple[Mode, bytes, str | None, bool, LetterClass | None]
+#: What selects a mask: mode, pending bytes, URL-scheme tail, closing an empty block,
+#: whose letter ends the text (a word must not switch script), and whether the answer must
+#: still open in the target language (``open_native``).
+StateKey = tuple[Mode, bytes, str | None, bool, LetterClass | None, bool]
 
 
 @dataclass(frozen=True)
@@ -179,8 +185,10 @@ class LockMasks:
         allow_scripts: frozenset[str] = frozenset(),
         latin_bias: float | None = None,
         use_cache: bool = True,
+        open_native: bool = False,
     ) -> None:
         self.table = table
+        self.open_native = open_native
         self.rule = ScriptRule.from_policy(policy, allow_scripts)
         self.compiler = MaskCompiler(table, self.rule, cache=use_cache)
         self.latin_bias = LATIN_BIAS[policy.preset.name] if latin_bias is None else latin_bias
@@ -201,7 +209,8 @@ class LockMasks:
                 tail = state.scheme_tail
             letter = self._last_letter(state.line)
         empty = state.closing_empty_block and not state.pending
-        return mode, state.pending, tail, empty, letter
+        opening = self.open_native and mode == "prose" and not state.opened and not state.pending
+        return mode, state.pending, tail, empty, letter, opening
 
     def _last_letter(self, line: str) -> LetterClass | None:
         """The letter class of the line's last character (combining marks skipped)."""
@@ -218,15 +227,19 @@ class LockMasks:
 
     def start(self, prompt_ids: Any) -> LockState:
         """The state at the start of the answer: the prompt after its last special token (the
-        model's turn marker) is the answer's prefill, so a fence opened there means code."""
+        model's turn marker) is the answer's prefill, so a fence opened there means code. A
+        role line right after the marker (Gemma's ``model``, ChatML's ``assistant``) is the
+        turn's header, not the answer."""
         special = self.table.special
         start = 0
         for position in range(len(prompt_ids) - 1, -1, -1):
             if int(prompt_ids[position]) in special:
                 start = position + 1
                 break
+        pieces = self.table.pieces
+        prefill = b"".join(pieces[int(t)] for t in prompt_ids[start:] if int(t) < len(pieces))
         state = LockState()
-        self.advance(state, prompt_ids[start:])
+        state.feed(_TURN_ROLE.sub(b"", prefill, count=1) if start else prefill)
         return state
 
     def advance(self, state: LockState, ids: Any) -> None:
@@ -243,6 +256,7 @@ class LockMasks:
         tail: str | None,
         empty_block: bool,
         letter: LetterClass | None,
+        opening: bool,
         width: int,
     ) -> MaskRow:
         size = len(self.table)
@@ -254,6 +268,10 @@ class LockMasks:
         if letter is not None:  # the word goes on in its own script, or ends
             other = "foreign" if letter == "native" else "native"
             allowed_in_table = allowed_in_table & ~self.compiler.starts_array(other)
+        if opening:  # the first word is the target language's: the rest tends to follow
+            allowed_in_table = allowed_in_table & (
+                self.compiler.opens_array("native") | self.compiler.special_array()
+            )
         allowed = np.ones(width, dtype=bool)  # ids past the table: padding, never ours to ban
         allowed[: min(size, width)] = allowed_in_table[:width]
         penalty = np.where(allowed, 0.0, -np.inf).astype(np.float32)
