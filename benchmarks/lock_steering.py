@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/lock_steering.py --mode lock   # the baseline
     .venv/bin/python benchmarks/lock_steering.py --mode open   # the first word must be native
     .venv/bin/python benchmarks/lock_steering.py --mode none   # no lock
+    .venv/bin/python benchmarks/lock_steering.py --mode open --frame   # frame+lock, opened
 
 Every ``--every``-th built-in Russian prompt, one answer each (T 0.7, 96 tokens, seed = the
 prompt's index, repeat penalty 1.1), bundled Gemma 3 270M in llama.cpp on one thread, scored
@@ -26,6 +27,7 @@ from langlock.decoding.bundled import bundled_model_path  # noqa: E402
 from langlock.decoding.generation import llama_answer  # noqa: E402
 from langlock.eval.prompts import builtin_prompts  # noqa: E402
 from langlock.eval.scoring import score_answer  # noqa: E402
+from langlock.guarding.frames import load_frame, messages_for  # noqa: E402
 from langlock.policy import Policy  # noqa: E402
 
 
@@ -34,6 +36,7 @@ def main() -> None:
     parser.add_argument("--mode", choices=("none", "lock", "open"), default="lock")
     parser.add_argument("--every", type=int, default=2)
     parser.add_argument("--max-tokens", type=int, default=96)
+    parser.add_argument("--frame", action="store_true", help="Russian frame (frame+lock)")
     args = parser.parse_args()
     import llama_cpp
 
@@ -45,6 +48,8 @@ def main() -> None:
     processor = None
     if args.mode != "none":
         processor = lock(llama, preset="strict", open_native=args.mode == "open")
+    frame = load_frame("ru") if args.frame else None
+    name = f"{'frame+' if args.frame else ''}{args.mode}"
     totals: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0, 0])
     started = time.perf_counter()
     for index, prompt in enumerate(prompts):
@@ -52,7 +57,7 @@ def main() -> None:
         if processor is not None:
             options["logits_processor"] = processor
         options["repeat_penalty"] = 1.1
-        reply = llama_answer(llama, [{"role": "user", "content": prompt.prompt}], **options)
+        reply = llama_answer(llama, messages_for(prompt.prompt, frame), **options)
         score = score_answer(reply.text, prompt.prompt, policy)
         for key in ("all", prompt.category):
             totals[key][0] += 1
@@ -61,10 +66,10 @@ def main() -> None:
     seconds = time.perf_counter() - started
     for key, (count, passed, degenerate) in sorted(totals.items()):
         print(
-            f"{args.mode:5} {key:20} n={count:3}  pass {passed / count:6.1%}  "
+            f"{name:10} {key:20} n={count:3}  pass {passed / count:6.1%}  "
             f"degenerate {degenerate / count:6.1%}"
         )
-    print(f"{args.mode}: {len(prompts)} answers in {seconds:.0f} s")
+    print(f"{name}: {len(prompts)} answers in {seconds:.0f} s")
 
 
 if __name__ == "__main__":

@@ -309,7 +309,7 @@ def test_generate_command_allows_a_script_on_request() -> None:
     assert result.exit_code == 0, result.output
 
 
-def test_open_native_makes_the_first_word_the_target_languages() -> None:
+def test_open_native_opens_the_answer_and_lines_after_bare_ones_in_the_language() -> None:
     table = TokenTable((*PIECES, " при".encode(), b"\n", b"1."), frozenset({0}), "sentencepiece")
     masks = LockMasks(
         table, Policy.from_options(preset="strict"), use_cache=False, open_native=True
@@ -322,6 +322,14 @@ def test_open_native_makes_the_first_word_the_target_languages() -> None:
     masks.advance(state, [1])
     after = set(masks.row(masks.key(state), len(table)).ids.tolist())
     assert {7, 9, 10} <= after  # once the answer has begun, lists, fences and lines are free
+    masks.advance(state, [9, 10, 9])  # a line of no letters («1.») is allowed ...
+    assert 10 in set(masks.row(masks.key(state), len(table)).ids.tolist())
+    masks.advance(state, [10])
+    assert 10 in set(masks.row(masks.key(state), len(table)).ids.tolist())  # mid-line: free
+    masks.advance(state, [9])  # ... twice, not three times in a row
+    assert set(masks.row(masks.key(state), len(table)).ids.tolist()) == opening
+    masks.advance(state, [1, 9])
+    assert 10 in set(masks.row(masks.key(state), len(table)).ids.tolist())
     prefilled = masks.start([0, 10])  # a prefill that has already opened the answer
     assert 10 in set(masks.row(masks.key(prefilled), len(table)).ids.tolist())
     plain = toy_masks()

@@ -48,6 +48,10 @@ _LOOPS = RepetitionDetector()
 #: outright, ``standard`` makes it about seven times less likely (names and terms still get
 #: through when the model is sure), ``lenient`` leaves it alone. Tunable: ``latin_bias``.
 LATIN_BIAS = {"strict": 0.0, "standard": -2.0, "lenient": 0.0}
+#: Under ``open_native``, letterless prose lines in a row (``?``, ``(2)``) after which the
+#: next line must open in the target language: two, so that a table's ``|---|`` rule or a
+#: lone ``$$`` never trips it.
+BARE_LINES_BEFORE_OPENING = 2
 
 
 @dataclass
@@ -83,6 +87,9 @@ class LockState:
     run_count: int = 0
     #: Whether any text but whitespace has been written (prefill included).
     opened: bool = False
+    #: Prose lines in a row with no letter in them (``?``, ``(2)``, ``$$``), blank ones
+    #: skipped: where a model barred from its language drifts into symbols.
+    bare_lines: int = 0
 
     @property
     def mode(self) -> Mode:
@@ -136,6 +143,8 @@ class LockState:
                 elif line.strip():
                     self.empty_block = False
                     if not self.fences % 2:
+                        lettered = any(c.isalpha() for c in line)
+                        self.bare_lines = 0 if lettered else self.bare_lines + 1
                         key = line.strip()
                         same = key == self.run_line
                         self.run_line, self.run_count = key, self.run_count + 1 if same else 1
@@ -209,7 +218,15 @@ class LockMasks:
                 tail = state.scheme_tail
             letter = self._last_letter(state.line)
         empty = state.closing_empty_block and not state.pending
-        opening = self.open_native and mode == "prose" and not state.opened and not state.pending
+        opening = (
+            self.open_native
+            and mode == "prose"
+            and not state.pending
+            and (
+                not state.opened
+                or (state.bare_lines >= BARE_LINES_BEFORE_OPENING and not state.line.strip())
+            )
+        )
         return mode, state.pending, tail, empty, letter, opening
 
     def _last_letter(self, line: str) -> LetterClass | None:
