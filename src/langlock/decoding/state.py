@@ -285,10 +285,9 @@ class LockMasks:
         if letter is not None:  # the word goes on in its own script, or ends
             other = "foreign" if letter == "native" else "native"
             allowed_in_table = allowed_in_table & ~self.compiler.starts_array(other)
-        if opening:  # the first word is the target language's: the rest tends to follow
-            allowed_in_table = allowed_in_table & (
-                self.compiler.opens_array("native") | self.compiler.special_array()
-            )
+        opens = self.compiler.opens_array("native") if opening else None
+        if opens is not None and opens.any():  # the first word is the target language's
+            allowed_in_table = allowed_in_table & (opens | self.compiler.special_array())
         allowed = np.ones(width, dtype=bool)  # ids past the table: padding, never ours to ban
         allowed[: min(size, width)] = allowed_in_table[:width]
         penalty = np.where(allowed, 0.0, -np.inf).astype(np.float32)
