@@ -253,18 +253,19 @@ class LockMasks:
             if int(prompt_ids[position]) in special:
                 start = position + 1
                 break
-        pieces = self.table.pieces
-        prefill = b"".join(pieces[int(t)] for t in prompt_ids[start:] if int(t) < len(pieces))
+        prefill = self.emitted(prompt_ids[start:])
         state = LockState()
         state.feed(_TURN_ROLE.sub(b"", prefill, count=1) if start else prefill)
         return state
 
     def advance(self, state: LockState, ids: Any) -> None:
-        """Account for emitted ids (ids past the table emit nothing)."""
+        """Account for emitted ids."""
+        state.feed(self.emitted(ids))
+
+    def emitted(self, ids: Any) -> bytes:
+        """The bytes ``ids`` write (ids past the table write nothing)."""
         pieces = self.table.pieces
-        for token in ids:
-            if int(token) < len(pieces):
-                state.feed(pieces[int(token)])
+        return b"".join(pieces[int(t)] for t in ids if int(t) < len(pieces))
 
     def _build_row(
         self,
