@@ -353,3 +353,23 @@ def test_prompt_words_do_not_excuse_a_whole_english_sentence() -> None:
     report = langlock.check(text, prompt=prompt)
     assert [f.kind for f in report.findings] == ["wrong_language"]
     assert langlock.check("Теория relativity проста.", prompt=prompt).ok  # a word it wrote
+
+
+def test_a_long_word_of_many_seams_is_read_once_not_once_per_seam(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """«аbаb…» has a script seam at every letter: reading the whole word at each seam made
+    one 8k-letter word take seconds (quadratic). Each word is read once."""
+    from langlock.text.detectors import scripts
+
+    calls: list[tuple[int, int]] = []
+    bounds = scripts._token_bounds
+
+    def counted(text: str, start: int, end: int) -> tuple[int, int]:
+        calls.append((start, end))
+        return bounds(text, start, end)
+
+    monkeypatch.setattr(scripts, "_token_bounds", counted)
+    result = langlock.check("аb" * 2000 + " и Макcвелла")
+    assert len(calls) == 2
+    assert [f.kind for f in result.findings].count("mixed_script") == 2

@@ -189,12 +189,14 @@ class ScriptDetector(Detector):
         profile, text = ctx.policy.profile, ctx.text
         alien = _alien_scripts(profile)
         native = profile.scripts
-        seen: set[tuple[int, int]] = set()
+        word_end = -1
         for m in _script_seam_pattern(frozenset(native), alien).finditer(text):
-            start, end = _token_bounds(text, m.start(), m.end())
-            if (start, end) in seen or ctx.protected(start, end):
+            if m.start() < word_end:  # another seam of the word just read: one pass per word
                 continue
-            seen.add((start, end))
+            start, end = _token_bounds(text, m.start(), m.end())
+            word_end = end
+            if ctx.protected(start, end):
+                continue
             token = text[start:end]
             scripts = {s for s, _, _ in script_runs(token)}
             if not scripts & native or not scripts & alien:
