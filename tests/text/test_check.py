@@ -321,6 +321,17 @@ def test_fix_is_idempotent_when_a_leaked_token_hides_a_fence() -> None:
     assert langlock.fix(once).text == once
 
 
+@pytest.mark.parametrize("text", ["Q\x10$тK$", "a\u200b`тK`", "x<|im_end|>$тK$ и $y$"])
+def test_fix_keeps_a_region_whose_delimiter_a_fix_would_undo(text: str) -> None:
+    """Removing the control character before ``$тK$`` made the math region stop being one,
+    so a second fix changed what the first had protected (found by fuzzing)."""
+    once = langlock.fix(text).text
+    assert langlock.fix(once).text == once
+    for s, e, kind in Regions.find(text).spans:
+        if kind in FIX_PROTECTED:
+            assert text[s:e] in once
+
+
 def test_table_row_of_terms_is_not_a_wrong_language_line() -> None:
     text = "| Параметр | Значение |\n|---|---|\n| learning rate | 3e-4 |"
     assert "wrong_language" not in langlock.check(text).kinds()

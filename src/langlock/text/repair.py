@@ -27,7 +27,21 @@ def fix(
     """
     policy = policy or policy_for(lang, preset)
     current, changes = text, []
-    # The original's protected regions stay protected in later rounds, even where an
+    # A fix can change the protected regions themselves (an invisible character gone, two
+    # regions' delimiters meet): the fixed text is fixed again, with its own regions, until
+    # it is stable, so that fix(fix(x)) == fix(x).
+    for _ in range(MAX_ROUNDS):
+        fixed, round_changes = _fix_pass(current, prompt, policy)
+        if fixed == current:
+            break
+        current, changes = fixed, changes + round_changes
+    return Fixed(text, current, changes, check(current, prompt=prompt, policy=policy))
+
+
+def _fix_pass(text: str, prompt: str | None, policy: Policy) -> tuple[str, list[Change]]:
+    """One pass: certain fixes applied in rounds, outside the text's protected regions."""
+    current, changes = text, []
+    # The pass's protected regions stay protected in its later rounds, even where an
     # earlier fix changed what surrounds them (a URL glued to a word once a space-like
     # invisible character is gone is still the user's URL).
     keep = [(s, e) for s, e, kind in Regions.find(text).spans if kind in FIX_PROTECTED]
@@ -35,12 +49,34 @@ def fix(
         report = check(current, prompt=prompt, policy=policy)
         candidates = [f for f in report.findings if f.fix is not None and not _hits(f, keep)]
         edits = _non_overlapping(candidates)
+        fixed, shifted = apply_edits(current, edits)[0], _shifted(keep, edits)
+        lost = _unprotected(fixed, shifted)
+        if lost:  # an edit beside a region undid it (``\x10$x$`` -> ``Q$x$``): keep those
+            near = [(keep[i][0] - 1, keep[i][1] + 1) for i in lost]
+            edits = [f for f in edits if not _hits(f, near)]
+            fixed, shifted = apply_edits(current, edits)[0], _shifted(keep, edits)
+            if _unprotected(fixed, shifted):
+                edits = []
         if not edits:
             break
         current, round_changes = apply_edits(current, edits)
         changes += round_changes
-        keep = [(_shift(s, edits), _shift(e, edits)) for s, e in keep]
-    return Fixed(text, current, changes, check(current, prompt=prompt, policy=policy))
+        keep = shifted
+    return current, changes
+
+
+def _shifted(spans: list[tuple[int, int]], edits: list[Finding]) -> list[tuple[int, int]]:
+    return [(_shift(s, edits), _shift(e, edits)) for s, e in spans]
+
+
+def _unprotected(text: str, spans: list[tuple[int, int]]) -> list[int]:
+    """Which of ``spans`` no protected region of ``text`` covers any more."""
+    regions = [(s, e) for s, e, kind in Regions.find(text).spans if kind in FIX_PROTECTED]
+    return [
+        i
+        for i, (s, e) in enumerate(spans)
+        if s < e and not any(rs <= s and e <= re for rs, re in regions)
+    ]
 
 
 def _hits(f: Finding, spans: list[tuple[int, int]]) -> bool:
