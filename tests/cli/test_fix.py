@@ -98,3 +98,50 @@ def test_fix_refuses_several_plain_files(tmp_path: Path) -> None:
     result = invoke("fix", a, b)
     assert result.exit_code == 2
     assert "one plain-text file" in result.stderr
+
+
+def test_unchanged_input_comes_out_byte_identical(tmp_path: Path) -> None:
+    """Found by fuzzing the CLI: JSONL lost its blank lines and had CRLF rewritten, and a
+    text file lost its BOM, while fix reported nothing changed."""
+    jsonl = tmp_path / "in.jsonl"
+    jsonl.write_bytes(
+        b'\xef\xbb\xbf{"id":1, "text":"\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82"}\r\n'
+        b"\r\n\n"
+        + json.dumps({"id": 2, "text": ZWSP}).encode()
+        + b"\r\n"
+        + b'{"id": 3, "text": "ok"}'
+    )
+    out = tmp_path / "out.jsonl"
+    result = invoke("fix", jsonl, "-o", out)
+    assert result.exit_code == 0, result.output
+    lines = out.read_bytes().split(b"\n")
+    original = jsonl.read_bytes().split(b"\n")
+    assert len(lines) == len(original)
+    assert lines[:3] == original[:3] and lines[4:] == original[4:]  # untouched, byte for byte
+    assert lines[3].endswith(b"\r") and json.loads(lines[3])["text"] == "Это привет от нас.\n"
+
+    text = tmp_path / "bom.txt"
+    text.write_bytes("\ufeffПривет, мир.\r\n".encode())
+    out = tmp_path / "bom-out.txt"
+    assert invoke("fix", text, "-o", out).exit_code == 0
+    assert out.read_bytes() == text.read_bytes()
+    text.write_bytes(("\ufeff" + ZWSP).encode())
+    assert invoke("fix", text, "-o", out).exit_code == 0
+    assert out.read_bytes() == "\ufeffЭто привет от нас.\n".encode()
+
+
+def test_a_closed_stdin_is_a_clear_error_not_a_traceback() -> None:
+    import subprocess
+    import sys
+
+    for args in (["check"], ["check", "-"], ["fix"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "langlock", *args],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            preexec_fn=lambda: __import__("os").close(0),
+        )
+        assert "Traceback" not in done.stderr, done.stderr
+        said = done.stdout + done.stderr
+        assert "stdin is closed" in said and done.returncode == 2, (args, said)

@@ -435,9 +435,16 @@ def _guarded(
 
 
 def _fixed_bytes(record: TextRecord, text: str, fields: Fields) -> bytes:
-    """The output bytes of one record: the text itself, or its JSONL object with new text."""
+    """The output bytes of one record: unchanged, its bytes as read; changed, the text
+    itself or its JSONL object with the new text, with the record's BOM and line ending."""
+    raw = record.raw
+    if raw is not None and text == record.text:
+        return raw
+    bom = b"\xef\xbb\xbf" if raw is not None and raw.startswith(b"\xef\xbb\xbf") else b""
     if record.obj is None:
-        return text.encode("utf-8", errors="surrogatepass")
+        return bom + text.encode("utf-8", errors="surrogatepass")
     obj = dict(record.obj)
     obj[fields.text] = text
-    return jsonl_line(obj)
+    line = jsonl_line(obj).rstrip(b"\n")
+    ending = raw[len(raw.rstrip(b"\r\n")) :] if raw is not None else b"\n"
+    return bom + line + ending

@@ -36,6 +36,9 @@ class TextRecord:
     prompt: str | None
     where: str  # "answers.jsonl:12" or "answer.txt", for messages
     obj: dict[str, Any] | None = None  # the JSONL object (fix writes it back)
+    #: The record's bytes as read (a BOM, the line's own ending): ``fix`` writes an
+    #: unchanged record back byte for byte, and keeps both around a changed one.
+    raw: bytes | None = None
 
 
 @dataclass(slots=True)
@@ -83,6 +86,8 @@ def is_jsonl(path: str, force: bool) -> bool:
 @contextmanager
 def _open_binary(path: str) -> Iterator[BinaryIO]:
     if path == "-":
+        if sys.stdin is None or sys.stdin.closed:
+            raise OSError("stdin is closed")
         yield sys.stdin.buffer
     else:
         with open(path, "rb") as stream:
@@ -131,7 +136,7 @@ def read_plain(
         text = strip_bom(data).decode("utf-8")
     except UnicodeDecodeError as exc:
         return InputError(name, f"{name}: invalid UTF-8 at byte {exc.start} ({exc.reason})", data)
-    return TextRecord(id=name, text=text, prompt=prompt, where=name)
+    return TextRecord(id=name, text=text, prompt=prompt, where=name, raw=data)
 
 
 def _drain(
@@ -175,12 +180,15 @@ def iter_jsonl(
                 spill(b"\n")
             yield InputError(None, f"{where}: line of {size} bytes is over --max-bytes {max_bytes}")
             continue
-        if number == 1:
-            raw = strip_bom(raw)
-        if not raw.endswith(b"\n"):
-            raw += b"\n"  # so a line copied through by ``fix`` keeps its line end
-        if raw.strip():
-            yield parse_jsonl_line(raw, where, fields, prompt)
+        line = strip_bom(raw) if number == 1 else raw
+        if not line.strip():  # a blank line is no record; fix copies it through as it is
+            if spill:
+                spill(raw)
+            continue
+        item = parse_jsonl_line(line, where, fields, prompt)
+        if isinstance(item, TextRecord) or item.raw is not None:
+            item.raw = raw
+        yield item
 
 
 def parse_jsonl_line(raw: bytes, where: str, fields: Fields, prompt: str | None) -> InputItem:

@@ -61,6 +61,8 @@ def broken_pipe_exits() -> Iterator[None]:
 def input_paths(files: list[str] | None) -> list[str]:
     if files:
         return files
+    if sys.stdin is None or sys.stdin.closed:
+        raise die("no input: stdin is closed; give FILES")
     if sys.stdin.isatty():
         raise die("no input: give FILES or '-' (or pipe text into stdin)")
     return ["-"]
