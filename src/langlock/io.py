@@ -148,6 +148,73 @@ def output_mode(target: Path, folder: bool = False) -> int:
         return (0o777 if folder else 0o666) & ~umask
 
 
+#: Our temporary names: ``.<target name>.<pid>.<mkstemp's 8 characters>.tmp`` (older
+#: versions left no pid: ``.<target name>.<8 characters>.tmp``). The pid tells a live run's
+#: file from one a killed run left behind.
+_TEMP_TAIL = regex.compile(r"(?:(\d+)\.)?[a-z0-9_]{8}\.(?:tmp|parquet-part)")
+
+
+def writes_directly(target: Path) -> bool:
+    """Whether ``target`` is written in place rather than replaced: an existing file that is
+    neither regular nor a folder (``/dev/null``, a device, a FIFO). Renaming over it would
+    swap the node for a regular file.
+
+    >>> writes_directly(Path("/dev/null")), writes_directly(Path("/no/such/file"))
+    (True, False)
+    """
+    try:
+        mode = target.stat().st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (on this machine)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists, but belongs to someone else
+        return True
+    return True
+
+
+def stale_temps(target: Path) -> list[Path]:
+    """Temporary files of ours beside ``target`` that no running process is writing: what a
+    run killed with ``kill -9`` (or a crash) left behind.
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> for name in (".k.jsonl.999999999.abcd1234.tmp", ".k.jsonl.abcd1234.tmp",
+    ...              f".k.jsonl.{os.getpid()}.abcd1234.tmp", ".other.abcd1234.tmp"):
+    ...     (folder / name).touch()
+    >>> sorted(p.name for p in stale_temps(folder / "k.jsonl"))
+    ['.k.jsonl.999999999.abcd1234.tmp', '.k.jsonl.abcd1234.tmp']
+    """
+    prefix = f".{target.name}."
+    try:
+        siblings = list(target.parent.iterdir())
+    except OSError:
+        return []
+    stale = []
+    for path in siblings:
+        tail = path.name[len(prefix) :] if path.name.startswith(prefix) else ""
+        match = _TEMP_TAIL.fullmatch(tail)
+        if match and not (match.group(1) and _alive(int(match.group(1)))):
+            stale.append(path)
+    return stale
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
 class AtomicFiles:
     """Temporary paths beside their targets, renamed into place together at ``commit``; on
     any error or Ctrl-C ``discard`` removes them, so no partial output is ever left.
@@ -155,7 +222,10 @@ class AtomicFiles:
     A target may be a file or a folder (write the folder at the temporary path). Each gets
     the permissions of :func:`output_mode`, not ``mkstemp``'s private 0600. With
     ``make_folders`` a missing parent folder is created; without, it is an error, as with
-    a plain ``open``.
+    a plain ``open``. A target that is neither a regular file nor a folder (``/dev/null``, a
+    FIFO) is its own "temporary path": written in place, never renamed over or removed.
+    Reserving a temporary path first removes the stale ones a killed run left beside the
+    same target (``stale_temps``).
     """
 
     def __init__(self, make_folders: bool = False) -> None:
@@ -163,9 +233,15 @@ class AtomicFiles:
         self.make_folders = make_folders
 
     def temp_for(self, target: Path) -> Path:
+        if writes_directly(target):
+            return target
         if self.make_folders:
             target.parent.mkdir(parents=True, exist_ok=True)
-        handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        for stale in stale_temps(target):
+            _remove(stale)
+        handle, name = tempfile.mkstemp(
+            dir=target.parent, prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp"
+        )
         os.close(handle)
         temp = Path(name)
         self._pending.append((temp, target))
@@ -182,10 +258,7 @@ class AtomicFiles:
 
     def discard(self) -> None:
         for temp, _ in self._pending:
-            if temp.is_dir():
-                shutil.rmtree(temp, ignore_errors=True)
-            else:
-                temp.unlink(missing_ok=True)
+            _remove(temp)
         self._pending.clear()
 
 
@@ -206,7 +279,8 @@ def atomic_write(path: Path) -> Iterator[BinaryIO]:
         with temp.open("wb") as out:
             yield out
             out.flush()
-            os.fsync(out.fileno())
+            if temp != path:  # a device or FIFO written in place has nothing to sync
+                os.fsync(out.fileno())
         files.commit()
     except BaseException:
         files.discard()
