@@ -13,6 +13,7 @@ import csv
 import gzip
 import io
 import json
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
@@ -20,7 +21,7 @@ from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 
-from langlock.io import BadLine, parse_object_line
+from langlock.io import BadLine, parse_object_line, strip_bom
 
 #: Pieces handed to workers: blocks of about 1 MB of lines, or 256 records (Ray tasks take
 #: runs of them).
@@ -80,6 +81,19 @@ class LineBlock:
         for number, raw in enumerate(lines, self.first_line):
             if raw.strip():
                 yield parse(raw, f"{self.name}:{number}")
+
+    @property
+    def blank_lines(self) -> int:
+        """Empty and whitespace-only lines: no record, but counted (``Stats.blank``).
+
+        >>> block = LineBlock(kind=CorpusKind.text, name="a", first_line=1, data=b"x\\n\\n \\t\\n")
+        >>> block.blank_lines
+        2
+        """
+        lines = self.data.split(b"\n")
+        if lines and not lines[-1]:
+            lines.pop()
+        return sum(1 for raw in lines if not raw.strip())
 
 
 #: What engines hand to a worker: a block of raw lines, or records already read.
@@ -188,17 +202,60 @@ def _records(path: Path, kind: CorpusKind) -> Iterator[CorpusItem]:
     raise ValueError(f"unknown input kind {kind!r}; choose one of {', '.join(CorpusKind)}")
 
 
+class TruncatedInput(ValueError):
+    """A compressed input that ends early or is corrupt: where, and how much was read."""
+
+
 def _line_blocks(path: Path, kind: CorpusKind, block_bytes: int) -> Iterator[LineBlock]:
     """Blocks of whole lines: a block read short of a line's end is completed to it, so a
-    line longer than a block makes one block of its own."""
+    line longer than a block makes one block of its own. A UTF-8 BOM before the first line
+    is not part of it. A compressed file that breaks off raises ``TruncatedInput``."""
     first_line = 1
-    with open_binary(path) as raw:
+    read = 0  # bytes of (decompressed) data handed on so far
+    with path.open("rb") as file, _decompressed(file, path) as raw:
         handle = io.BufferedReader(raw)  # type: ignore[arg-type]  # readline for zstd too
-        while data := handle.read(block_bytes):
-            if not data.endswith(b"\n"):
-                data += handle.readline()
+        while True:
+            try:
+                data = handle.read(block_bytes)
+                if data and not data.endswith(b"\n"):
+                    data += handle.readline()
+            except (EOFError, OSError, zlib.error) as exc:
+                raise _truncated(path, file, first_line - 1, read, exc) from None
+            if not data:
+                return
+            read += len(data)
+            if first_line == 1:
+                data = strip_bom(data)
             yield LineBlock(kind=kind, name=path.name, first_line=first_line, data=data)
             first_line += data.count(b"\n")
+
+
+def _decompressed(file: IO[bytes], path: Path) -> IO[bytes]:
+    """``file``'s data, decompressed as its suffix says (``.gz``, ``.zst``)."""
+    suffix = path.suffix.lower()
+    if suffix == ".gz":
+        return gzip.GzipFile(fileobj=file, mode="rb")  # type: ignore[return-value]
+    if suffix == ".zst":
+        import zstandard
+
+        reader = zstandard.ZstdDecompressor().stream_reader(file, closefd=False)
+        return reader  # type: ignore[return-value]
+    return file
+
+
+def _truncated(
+    path: Path, file: IO[bytes], lines: int, read: int, exc: BaseException
+) -> TruncatedInput:
+    """Where a compressed input broke off, in words: the file, the byte reached, what was read."""
+    try:
+        reached = f"byte {file.tell():,} of {path.stat().st_size:,}"
+    except (OSError, ValueError):
+        reached = "an unknown byte"
+    why = str(exc) or type(exc).__name__
+    return TruncatedInput(
+        f"{path} is truncated or corrupt at {reached} ({why}); {lines:,} lines "
+        f"({read:,} bytes) were read before it: nothing was written"
+    )
 
 
 def _jsonl_item(raw: bytes, source: str) -> CorpusItem:
@@ -245,7 +302,8 @@ def _parquet(path: Path) -> Iterator[CorpusItem]:
 
 
 def _csv(path: Path) -> Iterator[CorpusItem]:
-    with path.open(encoding="utf-8", errors="surrogateescape", newline="") as handle:
+    # utf-8-sig: a BOM (as Excel writes) is not part of the first column's name
+    with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
         for number, row in enumerate(csv.DictReader(handle), 1):
             source = f"{path.name}:row {number}"
             values = [v for v in row.values() if isinstance(v, str)]
@@ -281,7 +339,7 @@ def _text_files(path: Path) -> list[Path]:
 
 def _text_per_file(path: Path) -> Iterator[CorpusItem]:
     for file in _text_files(path):
-        raw = file.read_bytes()
+        raw = strip_bom(file.read_bytes())
         try:
             yield CorpusItem(source=file.name, record={"text": raw.decode("utf-8")})
         except UnicodeDecodeError as exc:
