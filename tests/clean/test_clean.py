@@ -145,7 +145,8 @@ def test_malformed_and_undecodable_lines_are_rejected_with_file_and_line(tmp_pat
         "not a JSON object",
     ]
     assert "\\xff" in rejected[1]["raw"]
-    assert stats.records_in == 5 and stats.kept == 2 and stats.unreadable == 3
+    assert stats.records_in == 6 and stats.kept == 2 and stats.unreadable == 3
+    assert stats.blank == 1  # counted, so every line adds up
 
 
 @pytest.mark.parametrize("name", ["chat.jsonl.gz", "chat.jsonl.zst"])
@@ -182,7 +183,8 @@ def test_parquet_csv_text_and_datasets_inputs(tmp_path: Path) -> None:
 
     (tmp_path / "t.txt").write_text(f"{GOOD}\n\n{BAD_SCRIPT}\n", encoding="utf-8")
     stats, paths = run(tmp_path / "t.txt")
-    assert paths.kept.read_text(encoding="utf-8") == GOOD + "\n" and stats.records_in == 2
+    assert paths.kept.read_text(encoding="utf-8") == GOOD + "\n"
+    assert stats.records_in == 3 and stats.blank == 1
 
     Dataset.from_list(rows).save_to_disk(str(tmp_path / "ds"))
     stats, paths = run(tmp_path / "ds")
@@ -240,7 +242,7 @@ def outputs_of(paths: Paths) -> list[bytes]:
 def test_local_pool_equals_one_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     source = mixed_corpus(tmp_path / "chat.jsonl", 200)
     stats, one = run(source, "repair")
-    assert stats.records_in == 200 * 4 + 150 == stats.kept + stats.rejected
+    assert stats.records_in == 200 * 4 + 200 == stats.kept + stats.rejected + stats.blank
     # Small pieces: many of them, cut between any two lines.
     monkeypatch.setattr("langlock.clean.pipeline.BLOCK_BYTES", 3000)
     _, two = run(source, "repair", engine="local", workers=2)

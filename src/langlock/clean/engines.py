@@ -21,7 +21,7 @@ from typing import Any
 
 from langlock.clean.cleaner import CleanMode, RecordCleaner
 from langlock.clean.judging import Judged, judge
-from langlock.clean.readers import CorpusKind, Piece, piece_items
+from langlock.clean.readers import CorpusKind, LineBlock, Piece, piece_items
 from langlock.clean.records import AUTO
 from langlock.policy import Policy, PresetName
 
@@ -64,8 +64,12 @@ def _cleaner(spec: CleanerSpec) -> RecordCleaner:
 
 
 def judge_piece(spec: CleanerSpec, output_kind: CorpusKind, piece: Piece) -> Judged:
-    """What a worker does with one piece: parse it, judge every record, render the results."""
-    return judge(_cleaner(spec), piece_items(piece), output_kind)
+    """What a worker does with one piece: parse it, judge every record, render the results
+    (and count its blank lines, which hold no record)."""
+    judged = judge(_cleaner(spec), piece_items(piece), output_kind)
+    if isinstance(piece, LineBlock):
+        judged.stats.add_blank(piece.blank_lines)
+    return judged
 
 
 def warm_up(spec: CleanerSpec) -> None:
@@ -99,7 +103,7 @@ def run_pool(
     # loading its own copy (memory stays near one process's, not N times it).
     warm_up(spec)
     gc.freeze()
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
+    with multiprocessing.get_context("fork").Pool(workers, initializer=_worker_signals) as pool:
         window: deque[Any] = deque()
         for piece in pieces:
             window.append(pool.apply_async(judge_piece, (spec, output_kind, piece)))
@@ -107,6 +111,16 @@ def run_pool(
                 yield window.popleft().get()
         while window:
             yield window.popleft().get()
+
+
+def _worker_signals() -> None:
+    """A pool worker leaves interrupts to the process that started it: Ctrl-C is ignored
+    (the parent stops the pool), SIGTERM ends it at once, without a traceback (a forked
+    worker would otherwise inherit the parent's handler, which raises)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _ray_judge(

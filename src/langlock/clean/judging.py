@@ -25,7 +25,8 @@ EXAMPLES = 5
 
 @dataclass
 class Stats:
-    """What a run (or one piece of it) did, in numbers."""
+    """What a run (or one piece of it) did, in numbers. ``records_in`` counts every line of a
+    line-based input, blank ones too: ``records_in = kept + rejected + blank``."""
 
     records_in: int = 0
     kept: int = 0
@@ -33,6 +34,7 @@ class Stats:
     rejected: int = 0
     unreadable: int = 0
     bad_format: int = 0
+    blank: int = 0  # empty or whitespace-only lines: no record, nothing written
     findings_by_kind: Counter[str] = field(default_factory=Counter)
     findings_by_field: Counter[str] = field(default_factory=Counter)
     examples: list[dict[str, Any]] = field(default_factory=list)
@@ -56,6 +58,11 @@ class Stats:
             self.kept += 1
             self.repaired += outcome.status is Verdict.repaired
 
+    def add_blank(self, lines: int) -> None:
+        """Count ``lines`` blank lines (read, but holding no record)."""
+        self.records_in += lines
+        self.blank += lines
+
     def merge(self, later: Stats) -> None:
         """Add the numbers of the piece that follows this one.
 
@@ -70,6 +77,7 @@ class Stats:
         self.rejected += later.rejected
         self.unreadable += later.unreadable
         self.bad_format += later.bad_format
+        self.blank += later.blank
         self.findings_by_kind.update(later.findings_by_kind)
         self.findings_by_field.update(later.findings_by_field)
         self.examples += later.examples[: EXAMPLES - len(self.examples)]
@@ -83,7 +91,8 @@ class Stats:
             "rejected_unreadable": self.unreadable,
             "rejected_format": self.bad_format,
             "rejected_findings": self.rejected - self.unreadable - self.bad_format,
-            "balanced": self.records_in == self.kept + self.rejected,
+            "blank": self.blank,
+            "balanced": self.records_in == self.kept + self.rejected + self.blank,
             "findings_by_kind": dict(sorted(self.findings_by_kind.items())),
             "findings_by_field": dict(sorted(self.findings_by_field.items())),
             "examples": self.examples,

@@ -1,7 +1,8 @@
 """A whole cleaning run: read, judge, write kept records and rejects, account for each one.
 
 Every input record ends up in exactly one place: the kept file, or the rejects file with
-its source (file and line) and reason; ``in = kept + rejected`` is checked at the end. All
+its source (file and line) and reason; a blank line is counted as such; ``in = kept +
+rejected + blank`` is checked at the end. All
 outputs are written to temporary files and renamed together when the run has succeeded;
 an error or Ctrl-C leaves no partial output. The stats hold no timings, so a re-run with
 the same arguments writes byte-identical files.
@@ -31,7 +32,7 @@ from langlock.clean.readers import (
 )
 from langlock.clean.records import AUTO, RecordFormat
 from langlock.clean.writers import JsonlWriter, RecordWriter
-from langlock.io import AtomicFiles
+from langlock.io import AtomicFiles, writes_directly
 
 
 @dataclass
@@ -115,10 +116,10 @@ class CleanRun:
                     on_progress(judged.stats.records_in)
             kept.close()
             rejects.close()
-            if stats.records_in != kept.count + rejects.count:
+            if stats.records_in != kept.count + rejects.count + stats.blank:
                 raise RuntimeError(
                     f"records lost: {stats.records_in} in, {kept.count} kept, "
-                    f"{rejects.count} rejected"
+                    f"{rejects.count} rejected, {stats.blank} blank"
                 )
             stats_file = outputs.temp_for(self.paths.stats)
             text = json.dumps(stats.to_dict(), ensure_ascii=False, indent=1) + "\n"
@@ -128,6 +129,43 @@ class CleanRun:
             outputs.discard()
             raise
         return stats
+
+
+def file_identity(path: Path) -> tuple[int, int] | str:
+    """What ``path`` names, for telling whether two paths are one file: an existing file's
+    device and inode (the same through symbolic and hard links), else the path with every
+    link resolved.
+
+    >>> file_identity(Path("a/../b.jsonl")) == file_identity(Path("b.jsonl"))
+    True
+    """
+    try:
+        info = path.stat()
+    except OSError:
+        return str(path.resolve())
+    return (info.st_dev, info.st_ino)
+
+
+def check_distinct(paths: dict[str, Path]) -> None:
+    """Refuse a run where any two of input and outputs are one file (through links too):
+    one output would replace the other, or the input its own kept subset. A character
+    device (``/dev/null``) may take several outputs: nothing is replaced there.
+
+    >>> check_distinct({"the input": Path("a.jsonl"), "--output": Path("./a.jsonl")})
+    Traceback (most recent call last):
+    ...
+    ValueError: the input and --output are the same file (a.jsonl): choose another --output
+    """
+    seen: dict[tuple[int, int] | str, str] = {}
+    for name, path in paths.items():
+        if path.is_char_device():
+            continue
+        identity = file_identity(path)
+        if identity in seen:
+            raise ValueError(
+                f"{seen[identity]} and {name} are the same file ({path}): choose another {name}"
+            )
+        seen[identity] = name
 
 
 def plan_run(
@@ -163,6 +201,10 @@ def plan_run(
     spec.build()  # a bad policy option fails here, not in a worker
     defaults = Paths.beside(source, output_kind or input_kind(source))
     paths = Paths(kept or defaults.kept, rejects or defaults.rejects, stats or defaults.stats)
+    outputs = {"--output": paths.kept, "--rejects": paths.rejects, "--stats": paths.stats}
+    check_distinct({"the input": source, **outputs})
+    if (output_kind or input_kind(source)) == CorpusKind.hf and writes_directly(paths.kept):
+        raise ValueError(f"a datasets folder cannot be written to {paths.kept}")
     return CleanRun(
         source=source,
         paths=paths,

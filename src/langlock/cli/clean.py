@@ -21,7 +21,9 @@ from langlock.cli.options import (
     LangOpt,
     PresetName,
     PresetOpt,
+    Terminated,
     die,
+    sigterm_interrupts,
     stderr_console,
 )
 
@@ -109,7 +111,11 @@ def clean(
     console = stderr_console()
     started = time.perf_counter()
     try:
-        result = _clean_with_progress(run, console)
+        with sigterm_interrupts():
+            result = _clean_with_progress(run, console)
+    except Terminated:
+        console.print("terminated: no output was written", style="yellow")
+        raise typer.Exit(143) from None
     except KeyboardInterrupt:
         console.print("interrupted: no output was written", style="yellow")
         raise typer.Exit(130) from None
@@ -126,6 +132,7 @@ def _print_summary(console: Console, run: CleanRun, result: Stats, seconds: floa
         f"({summary['repaired']:,} repaired) + {summary['rejected']:,} rejected "
         f"({summary['rejected_unreadable']:,} unreadable, {summary['rejected_format']:,} "
         f"bad format, {summary['rejected_findings']:,} with findings)"
+        + (f" + {summary['blank']:,} blank" if summary["blank"] else "")
         + ("" if summary["balanced"] else "  [red]DOES NOT ADD UP[/]")
     )
     if summary["findings_by_kind"]:

@@ -46,6 +46,28 @@ def build_policy(lang: str, preset: str, allow: list[str] | None, config: Path |
         raise die(str(exc)) from None
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (what ``timeout``, systemd and Kubernetes send), raised like Ctrl-C so the
+    same clean-up runs; the command exits 143 (128 + SIGTERM)."""
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise Terminated
+
+
+@contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """Within the block, SIGTERM raises ``Terminated`` in the main thread instead of killing
+    the process at once (which leaves temporary files and orphaned workers behind)."""
+    import signal
+
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 @contextmanager
 def broken_pipe_exits() -> Iterator[None]:
     """Stop quietly when the reader of stdout goes away (``langlock check … | head``)."""
