@@ -20,7 +20,7 @@ from langlock.guarding.core import Call, GuardConfig, GuardResult, plan, user_te
 from langlock.guarding.frames import Message
 from langlock.guarding.proxy.exchange import Exchange
 from langlock.guarding.proxy.settings import error_body
-from langlock.guarding.proxy.upstream import UpstreamError, sse_events
+from langlock.guarding.proxy.upstream import UpstreamError, UpstreamStream
 from langlock.guarding.stream import StreamCheck, Streamed, StreamedAnswers
 
 log = logging.getLogger("langlock.serve")
@@ -75,7 +75,7 @@ class GuardedStream:
     template: dict[str, Any] | None = None
     holds: list[float] = field(default_factory=list)
 
-    async def run(self, response: httpx.Response) -> AsyncIterator[bytes]:
+    async def run(self, stream: UpstreamStream) -> AsyncIterator[bytes]:
         ex = self.exchange
         annotate = self.config.strategy == "annotate"
         check_stream = StreamCheck(
@@ -91,7 +91,7 @@ class GuardedStream:
             while True:
                 arrivals: list[tuple[int, float]] = []
                 try:
-                    async for event in sse_events(response):
+                    async for event in stream.events():
                         self.template = self.template or event
                         choice = (event.get("choices") or [{}])[0]
                         text = _delta_text(choice, ex.endpoint)
@@ -114,7 +114,7 @@ class GuardedStream:
                             self._hold(arrivals, check_stream.released)
                             yield sse(self._chunk(out))
                 finally:
-                    await response.aclose()
+                    await stream.aclose()
                 sent = Streamed(check_stream.text[: check_stream.released], check_stream.stopped)
                 if sent.cut is not None:
                     check_stream.resume()  # the held text is dropped; a continuation follows
@@ -123,7 +123,7 @@ class GuardedStream:
                 except StopIteration as done:
                     result: GuardResult = done.value
                     break
-                response = await ex.upstream.open_stream(
+                stream = await ex.upstream.open_stream(
                     ex.path, _stream_payload(ex, call), ex.headers
                 )
             ex.metrics.record(ex.endpoint, result, added=self._mean_hold())
@@ -157,6 +157,9 @@ class GuardedStream:
             ex.metrics.disconnects.inc()
             log.info(json.dumps({"event": "client_disconnected", "id": ex.id}))
             raise
+        except Exception as exc:  # a stream already begun can only end with an error event
+            log.exception(json.dumps({"event": "internal_error", "id": ex.id}))
+            yield sse(error_body(f"langlock failed: {type(exc).__name__}", "server_error", 500))
 
     def _hold(self, arrivals: list[tuple[int, float]], released: int) -> None:
         """Record how long each released piece of text was held before it went out."""
