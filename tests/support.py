@@ -136,3 +136,156 @@ def ray_head(cpus: int) -> Iterator[RayHead]:
         pointer = Path(os.environ.get("TMPDIR", "/tmp"), "ray", "ray_current_cluster")
         if pointer.is_file() and pointer.read_text().strip().endswith(f":{port}"):
             pointer.unlink()
+
+
+# -- a faulty upstream ----------------------------------------------------------------------
+
+#: What the fake upstream answers: Russian that passes the check.
+ANSWER = "Небо голубое, потому что воздух сильнее рассеивает синий свет."
+
+
+class FaultyUpstream:
+    """A tiny OpenAI-compatible upstream (standard library only) that misbehaves on demand:
+    the faults a real server shows only when it breaks. ``mode`` says how it answers:
+
+    ``ok`` (a good answer, streamed as proper SSE), ``slow`` (good, after ``delay`` s),
+    ``trickle`` (one byte every ``delay`` s, for ever), ``error`` (HTTP 500), ``json`` (a
+    stream request answered with plain JSON), ``not-sse`` (a 200 "event stream" of text
+    lines), ``bad-json`` (an event that is not JSON), ``cut`` (a stream that stops before
+    ``[DONE]``). The Authorization header of every request is kept in ``authorizations``.
+    """
+
+    def __init__(self, mode: str = "ok", delay: float = 0.5) -> None:
+        from http.server import ThreadingHTTPServer
+
+        self.mode = mode
+        self.delay = delay
+        self.authorizations: list[str | None] = []
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    def __enter__(self) -> FaultyUpstream:
+        import threading
+
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _handler(upstream: FaultyUpstream) -> type:
+    import json
+    from http.server import BaseHTTPRequestHandler
+
+    def chunk(delta: dict[str, str], finish: str | None = None) -> bytes:
+        event = {
+            "id": "up-1",
+            "object": "chat.completion.chunk",
+            "created": 1,
+            "model": "fake",
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        }
+        return b"data: " + json.dumps(event, ensure_ascii=False).encode() + b"\n\n"
+
+    reply = {
+        "id": "up-1",
+        "object": "chat.completion",
+        "created": 1,
+        "model": "fake",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": ANSWER},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": 5, "completion_tokens": 9, "total_tokens": 14},
+    }
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            upstream.authorizations.append(self.headers.get("authorization"))
+            self._send(200, "application/json", b'{"object": "list", "data": []}')
+
+        def do_POST(self) -> None:
+            upstream.authorizations.append(self.headers.get("authorization"))
+            body = json.loads(self.rfile.read(int(self.headers.get("content-length") or 0)))
+            stream, mode = bool(body.get("stream")), upstream.mode
+            if mode == "slow":
+                time.sleep(upstream.delay)
+            if mode == "error":
+                self._send(500, "application/json", b'{"error": {"message": "boom"}}')
+            elif mode == "trickle":
+                self._trickle("text/event-stream" if stream else "application/json")
+            elif not stream or mode == "json":
+                self._send(200, "application/json", json.dumps(reply).encode())
+            elif mode == "not-sse":
+                self._send(200, "text/event-stream", b"hello\nthis is not an event stream\n")
+            elif mode == "bad-json":
+                self._send(200, "text/event-stream", b"data: {not json\n\n")
+            else:
+                words = [w + " " for w in ANSWER.split()]
+                events = [chunk({"role": "assistant"})] + [chunk({"content": w}) for w in words]
+                if mode == "cut":
+                    self._send(200, "text/event-stream", b"".join(events[:3]))
+                else:
+                    events += [chunk({}, "stop"), b"data: [DONE]\n\n"]
+                    self._send(200, "text/event-stream", b"".join(events))
+
+        def _send(self, status: int, kind: str, data: bytes) -> None:
+            self.send_response(status)
+            self.send_header("content-type", kind)
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _trickle(self, kind: str) -> None:
+            """Headers at once, then one byte every ``delay`` seconds: never a read timeout."""
+            self.send_response(200)
+            self.send_header("content-type", kind)
+            self.send_header("content-length", "1000000")
+            self.end_headers()
+            try:
+                for _ in range(int(600 / upstream.delay)):
+                    self.wfile.write(b":" if kind == "text/event-stream" else b" ")
+                    self.wfile.flush()
+                    time.sleep(upstream.delay)
+            except OSError:  # the proxy gave up on us: as it should
+                pass
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    return Handler
+
+
+@contextmanager
+def proxy_in_thread(upstream: str, **config: Any) -> Iterator[str]:
+    """``langlock serve``'s app under a real uvicorn server in a thread of this process (a
+    subprocess per configuration would cost seconds each); its base URL."""
+    import threading
+
+    import uvicorn
+
+    from langlock.guarding.proxy import ProxyConfig, create_app
+
+    port = free_port()
+    app = create_app(ProxyConfig(upstream=upstream, **config))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the proxy did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

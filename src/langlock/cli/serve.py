@@ -59,7 +59,7 @@ def serve_command(
         typer.Option(
             "--api-key",
             envvar="LANGLOCK_API_KEY",
-            help="Key clients must send.",
+            help="Key clients must send (Authorization: Bearer …). It never goes upstream.",
             show_default=False,
         ),
     ] = None,
@@ -68,13 +68,24 @@ def serve_command(
         typer.Option(
             "--upstream-api-key",
             envvar="LANGLOCK_UPSTREAM_API_KEY",
-            help="Key sent upstream (default: the client's own).",
+            help="Key sent upstream. Unset: the client's own Authorization is forwarded, "
+            "but only when no --api-key is set; with one, nothing is.",
             show_default=False,
         ),
     ] = None,
     timeout: Annotated[
-        float, typer.Option("--timeout", min=1.0, help="Upstream timeout, s.")
-    ] = 120.0,
+        float,
+        typer.Option(
+            "--timeout",
+            min=1.0,
+            help="Seconds one upstream attempt may take in all, from connecting to its last "
+            "byte (not per read): past it, 504, or an error event in a stream.",
+        ),
+    ] = 300.0,
+    max_body_mb: Annotated[
+        float,
+        typer.Option("--max-body-mb", min=0.001, help="Largest request body, MB (413 beyond)."),
+    ] = 4.0,
     upstream_vocab: Annotated[
         Path | None,
         typer.Option(
@@ -115,6 +126,7 @@ def serve_command(
         api_key=api_key,
         upstream_api_key=upstream_api_key,
         timeout=timeout,
+        max_body_bytes=int(max_body_mb * (1 << 20)),
         upstream_help=upstream_help,
         upstream_vocab=_vocab_path(upstream_vocab),
     )

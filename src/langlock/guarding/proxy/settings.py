@@ -79,9 +79,13 @@ class ProxyConfig:
     settings: ProxySettings = field(default_factory=ProxySettings)
     #: Clients must send ``Authorization: Bearer <api_key>`` when set.
     api_key: str | None = None
-    #: Sent upstream; when unset, the client's own Authorization header is forwarded.
+    #: Sent upstream. When unset, the client's own Authorization header is forwarded, but
+    #: only when ``api_key`` is unset too: a key the proxy checks never goes upstream.
     upstream_api_key: str | None = None
-    timeout: float = 120.0
+    #: Seconds one upstream attempt may take in all, connecting to the last byte.
+    timeout: float = 300.0
+    #: The largest request body taken (413 beyond).
+    max_body_bytes: int = 4 << 20
     #: ``auto``/``bias``: ban forbidden-script tokens through ``logit_bias`` (needs
     #: ``upstream_vocab``, the served model's GGUF or tokenizer.json); ``off``: check only.
     upstream_help: UpstreamHelp = UpstreamHelp.auto
