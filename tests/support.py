@@ -161,8 +161,11 @@ class FaultyUpstream:
         self.mode = mode
         self.delay = delay
         self.authorizations: list[str | None] = []
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self.server.daemon_threads = True
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+            request_queue_size = 256  # the default 5 refuses a burst of 50 clients
+
+        self.server = Server(("127.0.0.1", 0), _handler(self))
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
 
     def __enter__(self) -> FaultyUpstream:
