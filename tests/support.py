@@ -161,6 +161,7 @@ class FaultyUpstream:
         self.mode = mode
         self.delay = delay
         self.authorizations: list[str | None] = []
+
         class Server(ThreadingHTTPServer):
             daemon_threads = True
             request_queue_size = 256  # the default 5 refuses a burst of 50 clients

@@ -212,21 +212,30 @@ def test_temp_files_a_killed_run_left_are_removed_by_the_next(tmp_path: Path) ->
 # ------------------------------------------------------------------------------ truncated
 
 
-def test_a_truncated_gz_names_the_file_the_byte_and_the_lines_read(tmp_path: Path) -> None:
+@pytest.mark.parametrize("suffix", [".gz", ".zst"])
+def test_a_truncated_input_names_the_file_the_byte_and_the_lines_read(
+    tmp_path: Path, suffix: str
+) -> None:
+    """gzip said only "Aborted!"; zstandard's reader stopped quietly, records lost."""
     data = "".join(
         json.dumps({"text": f"{GOOD} {n}"}, ensure_ascii=False) + "\n" for n in range(30_000)
     ).encode()
-    packed = gzip.compress(data, mtime=0)
-    source = tmp_path / "cut.jsonl.gz"
+    if suffix == ".gz":
+        packed = gzip.compress(data, mtime=0)
+    else:
+        import zstandard
+
+        packed = zstandard.ZstdCompressor().compress(data)
+    source = tmp_path / f"cut.jsonl{suffix}"
     source.write_bytes(packed[: len(packed) * 2 // 3])
     result = clean_cli(source)
     output = " ".join(result.output.split())
     assert result.exit_code == 2, output
-    assert "cut.jsonl.gz is truncated or corrupt at byte" in output
+    assert f"cut.jsonl{suffix} is truncated or corrupt at byte" in output
     assert f"of {len(packed) * 2 // 3:,}" in output
     assert "lines" in output and "were read before it: nothing was written" in output
     assert "Aborted" not in output
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["cut.jsonl.gz"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [source.name]
 
 
 # ------------------------------------------------------------------------------ blank lines

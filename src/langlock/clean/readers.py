@@ -236,11 +236,46 @@ def _decompressed(file: IO[bytes], path: Path) -> IO[bytes]:
     if suffix == ".gz":
         return gzip.GzipFile(fileobj=file, mode="rb")  # type: ignore[return-value]
     if suffix == ".zst":
+        return _ZstdReader(file)  # type: ignore[return-value]
+    return file
+
+
+class _ZstdReader(io.RawIOBase):
+    """Zstandard frames decompressed one after another; a file that ends inside a frame
+    raises ``EOFError`` (zstandard's own stream reader just stops, losing the rest quietly).
+    """
+
+    def __init__(self, file: IO[bytes]) -> None:
         import zstandard
 
-        reader = zstandard.ZstdDecompressor().stream_reader(file, closefd=False)
-        return reader  # type: ignore[return-value]
-    return file
+        self._file = file
+        self._new = zstandard.ZstdDecompressor().decompressobj
+        self._frame = self._new()
+        self._started = False  # whether the current frame has taken any input
+        self._out = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._out:
+            data = self._file.read(1 << 16)
+            if not data:
+                if self._started and not self._frame.eof:
+                    raise EOFError("the zstd stream ends inside a frame")
+                return 0
+            while data:
+                if self._frame.eof:  # the next frame of a multi-frame file
+                    self._frame, self._started = self._new(), False
+                self._started = True
+                try:
+                    self._out += self._frame.decompress(data)
+                except Exception as exc:  # zstandard.ZstdError: corrupt data
+                    raise OSError(f"corrupt zstd data: {exc}") from None
+                data = self._frame.unused_data if self._frame.eof else b""
+        size = min(len(buffer), len(self._out))
+        buffer[:size], self._out = self._out[:size], self._out[size:]
+        return size
 
 
 def _truncated(
