@@ -318,3 +318,17 @@ def test_guard_strategies_report_attempts_and_added_latency(
     assert all(row["mean_attempts"] >= 1 for row in rows.values())
     html = run.write_outputs()["report"].read_text(encoding="utf-8")
     assert "Added s" in html and "frame+lock+guard" in html
+
+
+def test_fence_spam_is_degenerate_and_real_code_is_not() -> None:
+    """A tuned model learned to pass the check with empty code blocks (code may hold Latin):
+    half the lines or more being fences, six or more, is no answer."""
+    policy = Policy.from_options()
+    spam = "Небо голубое.\n" + "```python\n```\n" * 4
+    assert degeneration(spam, check(spam, policy=policy)).startswith("code fences")
+    real = (
+        "Установите пакет:\n```bash\npip install requests\n```\nЗатем:\n```python\n"
+        "import requests\nr = requests.get(url)\nprint(r.status_code)\n```\n"
+        "Пример:\n```python\nprint(1)\n```\nГотово."
+    )
+    assert degeneration(real, check(real, policy=policy)) is None

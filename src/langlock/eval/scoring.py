@@ -48,6 +48,13 @@ def score_answer(answer: str, prompt: str, policy: Policy) -> AnswerRecord:
     }
 
 
+#: Fence lines (```) that, as half the answer's lines or more, mark fence spam: blocks with
+#: nothing or next to nothing inside, which a model learns to write because code passes the
+#: check (a tuned model's answers were 82 % this under ``frame``). Two real blocks with prose
+#: or code around them stay under half.
+EMPTY_FENCES = 6
+
+
 def degeneration(answer: str, report: Report) -> str | None:
     """Why an answer is degenerate (empty, a loop, junk), or None.
 
@@ -57,6 +64,9 @@ def degeneration(answer: str, report: Report) -> str | None:
     ['empty', 'no words: 0% letters']
     >>> degeneration("```\\n```\\n```\\n```", check("", policy=policy))
     "a line three times in a row: '```'"
+    >>> spam = "Да.\\n```python\\n```\\n```bash\\n```\\n```py\\nx\\n```"
+    >>> degeneration(spam, check("", policy=policy))
+    'code fences with little or nothing in them: 6 of 8 lines'
     >>> degeneration("Небо голубое из-за рассеяния света.", check("Небо", policy=policy))
     """
     text = answer.strip()
@@ -68,6 +78,9 @@ def degeneration(answer: str, report: Report) -> str | None:
     for first, *rest in zip(lines, lines[1:], lines[2:], strict=False):
         if all(line == first for line in rest):  # also inside code: ``` ``` ``` is no code
             return f"a line three times in a row: {first[:40]!r}"
+    fences = sum(line.startswith("```") for line in lines)
+    if fences >= EMPTY_FENCES and fences * 2 >= len(lines):  # no code needs that many
+        return f"code fences with little or nothing in them: {fences} of {len(lines)} lines"
     visible = [c for c in text if not c.isspace()]
     letters = sum(c.isalpha() for c in visible)
     if len(visible) >= 10 and letters < 0.3 * len(visible):
