@@ -21,6 +21,7 @@ from typing import Any
 
 import torch
 
+from langlock.decoding.llama_cpp import end_only
 from langlock.decoding.state import LockMasks, LockState, StateKey, warn_all_banned
 from langlock.decoding.token_bytes import TokenTable
 from langlock.policy import PRESETS, Policy, available_languages, script_name
@@ -146,6 +147,11 @@ class TrackedRequest:
     #: Set when the request's state could not be built or fed: its rows can only end.
     broken: bool = False
 
+    @classmethod
+    def ended(cls, masks: LockMasks | None = None) -> TrackedRequest:
+        """A request whose lock could not be built or fed: its rows can only end."""
+        return cls(masks, LockState(), broken=True)  # type: ignore[arg-type]
+
     def fork(self) -> TrackedRequest:
         """A copy whose state can be fed without touching this one (a draft token)."""
         return dataclasses.replace(self, state=dataclasses.replace(self.state))
@@ -204,7 +210,7 @@ class BatchLock:
         except Exception as exc:
             self._fail(exc)
             masks = next(iter(self._masks.values()), None)
-            return TrackedRequest(masks, LockState(), broken=True)  # type: ignore[arg-type]
+            return TrackedRequest.ended(masks)
 
     def feed(self, tracked: TrackedRequest, ids: Sequence[int]) -> None:
         """Account for tokens the request emitted."""
@@ -289,16 +295,27 @@ class BatchLock:
 
     def _end_row(self, logits: torch.Tensor) -> torch.Tensor:
         """A logits row that allows only the end of text."""
-        key = (logits.shape[1], logits.device, logits.dtype)
-        if key not in self._end_rows:
-            row = torch.full((logits.shape[1],), float("-inf"), dtype=logits.dtype)
-            for token in self.end_ids:
-                if 0 <= token < logits.shape[1]:
-                    row[token] = 0.0
-            self._end_rows[key] = row.to(logits.device)
-        return self._end_rows[key]
+        return end_row(logits, self.end_ids, self._end_rows)
 
     def _fail(self, exc: BaseException) -> None:
         log.error("langlock: the lock failed; the rows it hit can only end", exc_info=exc)
         self.failures.append(exc)
         del self.failures[:-64]  # bounded: an engine runs for weeks
+
+
+def end_row(
+    logits: torch.Tensor,
+    end_ids: Sequence[int],
+    cache: dict[tuple[int, Any, Any], torch.Tensor] | None = None,
+) -> torch.Tensor:
+    """A row of ``logits``' width, device and dtype that allows only ``end_ids``
+    (``end_only``'s row), kept in ``cache`` when given."""
+    key = (logits.shape[1], logits.device, logits.dtype)
+    if cache is not None and key in cache:
+        return cache[key]
+    row = torch.empty(logits.shape[1], dtype=logits.dtype)
+    end_only(row, tuple(end_ids))
+    row = row.to(logits.device)
+    if cache is not None:
+        cache[key] = row
+    return row

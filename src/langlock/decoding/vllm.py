@@ -43,8 +43,7 @@ import torch
 from vllm.v1.sample.logits_processor import BatchUpdate, MoveDirectionality
 from vllm.v1.sample.logits_processor import LogitsProcessor as V1LogitsProcessor
 
-from langlock.decoding.batch import BatchLock, LockRequest, TrackedRequest
-from langlock.decoding.state import LockState
+from langlock.decoding.batch import BatchLock, LockRequest, TrackedRequest, end_row
 
 try:  # Model Runner V2's interface (vLLM >= 0.32)
     from vllm.v1.worker.gpu.sample.logits_processor import LogitsProcessor as V2LogitsProcessor
@@ -86,6 +85,13 @@ def batch_lock_for(vllm_config: VllmConfig) -> BatchLock:
     return BatchLock(table_for_tokenizer(tokenizer), end_ids=() if eos is None else (int(eos),))
 
 
+def model_eos(vllm_config: VllmConfig) -> tuple[int, ...]:
+    """The model's EOS ids from its config, for ending rows when the tokenizer (and so the
+    lock) could not be loaded: a row of nothing but -inf would sample garbage."""
+    eos = getattr(vllm_config.model_config.hf_config, "eos_token_id", None)
+    return tuple(int(e) for e in (eos if isinstance(eos, list | tuple) else [eos]) if e is not None)
+
+
 def _request_for(params: SamplingParams, default: LockRequest | None) -> LockRequest | None:
     return LockRequest.from_args(getattr(params, "extra_args", None), default)
 
@@ -118,7 +124,7 @@ class _Engine:
             lock = self.lock
         except Exception:
             log.error("langlock: cannot build the lock for this model", exc_info=True)
-            return TrackedRequest(None, LockState(), broken=True)  # type: ignore[arg-type]
+            return TrackedRequest.ended()
         return lock.track(request, prompt_ids)
 
     def feed(self, tracked: TrackedRequest, ids: Sequence[int]) -> None:
@@ -131,8 +137,9 @@ class _Engine:
         if not rows:
             return logits
         if self._lock is None:  # every locked request here is broken: they end
-            end = torch.full_like(logits[0], float("-inf"))
-            logits[torch.tensor(rows, device=logits.device)] = end
+            logits[torch.tensor(rows, device=logits.device)] = end_row(
+                logits, model_eos(self.vllm_config)
+            )
             return logits
         return self._lock.apply(logits, rows, tracked)
 
@@ -225,7 +232,7 @@ class _ModelRunnerV2:
                 current[slot] = self._commit(slot, positions[row], inputs[row])
             else:  # a draft token: a fork of the state so far
                 if slot not in current:  # a draft without its request's first row
-                    current[slot] = TrackedRequest(None, LockState(), broken=True)  # type: ignore[arg-type]
+                    current[slot] = TrackedRequest.ended()
                 fork = current[slot].fork()
                 self.engine.feed(fork, [inputs[row]])
                 current[slot] = fork

@@ -49,19 +49,18 @@ def _fix_pass(text: str, prompt: str | None, policy: Policy) -> tuple[str, list[
         report = check(current, prompt=prompt, policy=policy)
         candidates = [f for f in report.findings if f.fix is not None and not _hits(f, keep)]
         edits = _non_overlapping(candidates)
-        fixed, shifted = apply_edits(current, edits)[0], _shifted(keep, edits)
+        (fixed, round_changes), shifted = apply_edits(current, edits), _shifted(keep, edits)
         lost = _unprotected(fixed, shifted)
         if lost:  # an edit beside a region undid it (``\x10$x$`` -> ``Q$x$``): keep those
             near = [(keep[i][0] - 1, keep[i][1] + 1) for i in lost]
             edits = [f for f in edits if not _hits(f, near)]
-            fixed, shifted = apply_edits(current, edits)[0], _shifted(keep, edits)
+            (fixed, round_changes), shifted = apply_edits(current, edits), _shifted(keep, edits)
             if _unprotected(fixed, shifted):
                 edits = []
         if not edits:
             break
-        current, round_changes = apply_edits(current, edits)
+        current, keep = fixed, shifted
         changes += round_changes
-        keep = shifted
     return current, changes
 
 
